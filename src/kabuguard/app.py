@@ -1,0 +1,237 @@
+"""create_app(settings): routers, middleware, error handlers and wiring — nothing global."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kabuguard import __version__, observability
+from kabuguard.apikeys.interfaces import MissingScope, Unauthenticated
+from kabuguard.apikeys.services import Authenticator
+from kabuguard.audit import services as audit
+from kabuguard.audit.chain import AuditKind
+from kabuguard.audit.models import AuditHead
+from kabuguard.config import Settings
+from kabuguard.db import Database
+from kabuguard.decisions import routes as decision_routes
+from kabuguard.decisions.interfaces import (
+    DecisionNotFound,
+    EventFromFuture,
+    IdempotencyConflict,
+    InvalidCursor,
+)
+from kabuguard.decisions.services import DecisionService, Policies
+from kabuguard.lists import routes as list_routes
+from kabuguard.parsing import ApiError
+from kabuguard.risk.events import EVENT_ADAPTER
+from kabuguard.risk.policy import Policy
+from kabuguard.state.interfaces import NotListed
+
+log = logging.getLogger("kabuguard")
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_policies(settings: Settings) -> Policies:
+    live = Policy.from_file(settings.policy_file) if settings.policy_file else Policy.default()
+    shadow = Policy.from_file(settings.shadow_policy_file) if settings.shadow_policy_file else None
+    return Policies(live, shadow)
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    database = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    policies = load_policies(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_record_policy_activation, database, policies, clock())
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="kabuguard",
+        version=__version__,
+        summary="Account-takeover defence for online brokerages: explainable decisions.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.clock = clock
+    app.state.policies = policies
+    app.state.authenticator = Authenticator(
+        database, settings.api_key_pepper.get_secret_value().encode()
+    )
+    app.state.decisions = DecisionService(
+        database,
+        policies,
+        clock=clock,
+        max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
+    )
+    app.include_router(decision_routes.router)
+    app.include_router(list_routes.router)
+    _add_operational_routes(app, database)
+    _add_error_handlers(app)
+    app.add_middleware(_MetricsMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _record_policy_activation(database: Database, policies: Policies, now: datetime) -> None:
+    """Append `policy:activated` when the live or shadow policy differs from the last one."""
+    payload = {
+        "live": {"version": policies.live.version, "digest": policies.live.digest},
+        "shadow": (
+            {"version": policies.shadow.version, "digest": policies.shadow.digest}
+            if policies.shadow
+            else None
+        ),
+    }
+    with database.write() as session:
+        last = audit.last_entry_of_kind(session, AuditKind.POLICY_ACTIVATED)
+        if last is None or orjson.loads(last) != payload:
+            audit.append(
+                session,
+                kind=AuditKind.POLICY_ACTIVATED,
+                actor="system:startup",
+                subject=policies.live.version,
+                payload=payload,
+                at=now,
+            )
+            log.info("policy activated", extra={"policy": payload})
+
+
+def _add_operational_routes(app: FastAPI, database: Database) -> None:
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="The database is reachable and migrated")
+    async def readyz() -> Response:
+        def probe() -> str | None:
+            try:
+                with database.read() as session:
+                    session.execute(text("SELECT 1"))
+                    if session.execute(select(AuditHead.seq)).first() is None:
+                        return "the database is not migrated: run `kabuguard db upgrade`"
+            except SQLAlchemyError as error:
+                return f"the database is unreachable: {type(error).__name__}"
+            return None
+
+        problem = await run_in_threadpool(probe)
+        body = (
+            {"status": "ready"} if problem is None else {"status": "unavailable", "reason": problem}
+        )
+        return Response(
+            orjson.dumps(body), 200 if problem is None else 503, media_type="application/json"
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(observability.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    body = {"error": {"code": code, "message": message, "fields": []}}
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    simple: dict[type[Exception], tuple[int, str]] = {
+        MissingScope: (403, "forbidden"),
+        IdempotencyConflict: (409, "idempotency_conflict"),
+        DecisionNotFound: (404, "not_found"),
+        NotListed: (404, "not_listed"),
+        InvalidCursor: (400, "invalid_cursor"),
+        EventFromFuture: (422, "invalid_event"),
+    }
+
+    def mapped(status: int, code: str) -> Callable[[Request, Exception], Response]:
+        return lambda _request, error: _error(status, code, str(error))
+
+    for exception_type, (status, code) in simple.items():
+        app.add_exception_handler(exception_type, mapped(status, code))
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> Response:
+        return Response(orjson.dumps(error.body()), error.status, media_type="application/json")
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(_request: Request, error: Unauthenticated) -> Response:
+        return _error(401, "unauthenticated", str(error), {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> Response:
+        fields = [
+            {
+                "field": ".".join(str(p) for p in issue["loc"] if p != "body"),
+                "message": str(issue["msg"]).removeprefix("Value error, "),
+            }
+            for issue in error.errors()
+        ]
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        body = {"error": {"code": "invalid_request", "message": message, "fields": fields}}
+        return Response(orjson.dumps(body), 422, media_type="application/json")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> Response:
+        log.exception("unhandled error", exc_info=error)
+        return _error(500, "internal_error", "an internal error occurred; it has been logged")
+
+
+class _MetricsMiddleware:
+    """Latency histogram by route template (a pure ASGI middleware: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            observability.REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        events = EVENT_ADAPTER.json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(events.pop("$defs", {}))
+        components["Event"] = events
+        app.openapi_schema = schema
+    return app.openapi_schema

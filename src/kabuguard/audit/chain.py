@@ -1,0 +1,134 @@
+"""Canonical encoding, hashing and verification of audit entries — no storage here.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the RFC 8785 (JCS) canonical
+JSON of the entry, so modifying, deleting, inserting or reordering entries breaks the chain at
+the first entry touched. A separate head (last sequence number and hash) reveals entries cut
+from the end; anchoring the head outside the database (docs/operations.md) closes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import rfc8785
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditKind(StrEnum):
+    APIKEY_CREATED = "apikey:created"
+    APIKEY_REVOKED = "apikey:revoked"
+    CUSTOMER_RESTRICTION_ADDED = "customer:restriction:added"
+    DECISION_RECORDED = "decision:recorded"
+    LIST_BLOCKED_NETWORK_ADDED = "list:blocked_network:added"
+    LIST_BLOCKED_NETWORK_REMOVED = "list:blocked_network:removed"
+    LIST_HALTED_SYMBOL_ADDED = "list:halted_symbol:added"
+    LIST_HALTED_SYMBOL_REMOVED = "list:halted_symbol:removed"
+    POLICY_ACTIVATED = "policy:activated"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    recorded_at: datetime
+    kind: str
+    actor: str
+    subject: str
+    payload: str  # canonical JSON text, stored as written
+    prev_hash: str
+    hash: str
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 canonical JSON bytes (sorted keys, no spaces, normalised numbers)."""
+    encoded: bytes = rfc8785.dumps(value)
+    return encoded
+
+
+def canonical_text(value: Mapping[str, Any]) -> str:
+    return canonical(value).decode("utf-8")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    recorded_at: datetime,
+    kind: str,
+    actor: str,
+    subject: str,
+    payload: str,
+    prev_hash: str,
+) -> str:
+    body = {
+        "seq": seq,
+        "recorded_at": recorded_at.isoformat(),
+        "kind": kind,
+        "actor": actor,
+        "subject": subject,
+        "payload": payload,
+    }
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(body)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """Where and how the chain first fails to verify."""
+
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"audit entry {self.seq}: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    entries: int
+    last_hash: str
+    first_break: Break | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None
+
+
+def verify(entries: Iterable[Entry], head: tuple[int, str] | None) -> VerifyReport:
+    """Walk entries in sequence order; report the first one that does not follow."""
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for entry in entries:
+        problem = _check(entry, expected_seq, prev_hash)
+        if problem is not None:
+            return VerifyReport(count, prev_hash, Break(entry.seq, problem))
+        expected_seq, prev_hash, count = entry.seq + 1, entry.hash, count + 1
+    head_seq, head_hash = head if head is not None else (0, GENESIS_HASH)
+    if (head_seq, head_hash) != (count, prev_hash):
+        problem = (
+            f"the chain ends at entry {count} but its head records entry {head_seq}: "
+            "entries were removed from the end or the head was altered"
+        )
+        return VerifyReport(count, prev_hash, Break(count + 1, problem))
+    return VerifyReport(count, prev_hash, None)
+
+
+def _check(entry: Entry, expected_seq: int, prev_hash: str) -> str | None:
+    if entry.seq != expected_seq:
+        return f"expected entry {expected_seq} here: an entry was deleted or inserted"
+    if entry.prev_hash != prev_hash:
+        return "its previous-hash link does not match the entry before it (inserted or reordered)"
+    recomputed = entry_hash(
+        seq=entry.seq,
+        recorded_at=entry.recorded_at,
+        kind=entry.kind,
+        actor=entry.actor,
+        subject=entry.subject,
+        payload=entry.payload,
+        prev_hash=entry.prev_hash,
+    )
+    if recomputed != entry.hash:
+        return "its content does not match its hash (the entry was modified)"
+    return None

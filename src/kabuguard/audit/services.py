@@ -1,0 +1,118 @@
+"""Appending to and verifying the chain inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from kabuguard.audit.chain import (
+    GENESIS_HASH,
+    AuditKind,
+    Entry,
+    VerifyReport,
+    canonical_text,
+    entry_hash,
+    verify,
+)
+from kabuguard.audit.models import AuditEntry, AuditHead
+
+_HEAD_KEY = "kabuguard.audit.head"
+
+
+def append(
+    session: Session,
+    *,
+    kind: AuditKind,
+    actor: str,
+    subject: str,
+    payload: Mapping[str, Any],
+    at: datetime,
+) -> str:
+    """Append one entry in the caller's transaction and return its hash.
+
+    The head row is locked (FOR UPDATE; BEGIN IMMEDIATE on SQLite) at the first append of a
+    transaction, so concurrent writers extend the chain one after another, never forking it.
+    """
+    seq, prev_hash = _locked_head(session)
+    text = canonical_text(payload)
+    seq += 1
+    digest = entry_hash(
+        seq=seq,
+        recorded_at=at,
+        kind=kind.value,
+        actor=actor,
+        subject=subject,
+        payload=text,
+        prev_hash=prev_hash,
+    )
+    session.execute(
+        insert(AuditEntry).values(
+            seq=seq,
+            recorded_at=at,
+            kind=kind.value,
+            actor=actor,
+            subject=subject,
+            payload=text,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    session.info[_HEAD_KEY] = (seq, digest)
+    return digest
+
+
+def _locked_head(session: Session) -> tuple[int, str]:
+    cached: tuple[int, str] | None = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return cached
+    row = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one_or_none()
+    if row is None:
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH))
+        return 0, GENESIS_HASH
+    return int(row.seq), str(row.hash)
+
+
+def forget_head(session: Session) -> None:
+    """Drop the cached head after a rollback to a savepoint that may have undone appends."""
+    session.info.pop(_HEAD_KEY, None)
+
+
+def verify_chain(session: Session, *, batch: int = 2_000) -> VerifyReport:
+    head_row = session.execute(select(AuditHead.seq, AuditHead.hash)).one_or_none()
+    head = (int(head_row.seq), str(head_row.hash)) if head_row is not None else None
+    return verify(_entries(session, batch), head)
+
+
+def _entries(session: Session, batch: int) -> Iterator[Entry]:
+    rows = session.execute(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    ).scalars()
+    for row in rows:
+        yield Entry(
+            seq=row.seq,
+            recorded_at=row.recorded_at,
+            kind=row.kind,
+            actor=row.actor,
+            subject=row.subject,
+            payload=row.payload,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+
+def last_entry_of_kind(session: Session, kind: AuditKind) -> str | None:
+    """The payload of the newest entry of `kind`, e.g. the policy that was last activated."""
+    payload: str | None = session.execute(
+        select(AuditEntry.payload)
+        .where(AuditEntry.kind == kind.value)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return payload

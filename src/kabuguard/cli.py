@@ -1,0 +1,355 @@
+"""The kabuguard command."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import UTC, datetime
+from ipaddress import ip_network
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from kabuguard import migrations
+from kabuguard.apikeys import services as apikeys
+from kabuguard.apikeys.interfaces import DEFAULT_SCOPES, ApiKeyError, Scope
+from kabuguard.app import create_app
+from kabuguard.audit.services import verify_chain
+from kabuguard.config import Settings
+from kabuguard.db import Database
+from kabuguard.lists.services import ListService
+from kabuguard.observability import configure_logging
+from kabuguard.replay import BadLine, ReplaySummary, replay
+from kabuguard.risk.policy import Policy, PolicyError
+from kabuguard.risk.signals import BlockedNetwork, SymbolHalt
+from kabuguard.state.interfaces import StateError
+
+app = typer.Typer(no_args_is_help=True, help="kabuguard: account-takeover defence for brokers.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+apikey_app = typer.Typer(no_args_is_help=True, help="API keys for calling systems.")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+halt_app = typer.Typer(no_args_is_help=True, help="Symbol buy-halts (sells stay allowed).")
+block_app = typer.Typer(no_args_is_help=True, help="Blocked IP addresses and networks.")
+for sub, name in (
+    (db_app, "db"),
+    (apikey_app, "apikey"),
+    (audit_app, "audit"),
+    (halt_app, "halt"),
+    (block_app, "blocklist"),
+):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the decision API (migrating the embedded SQLite database first)."""
+
+    settings = _settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    if settings.is_sqlite and settings.auto_migrate:
+        migrations.upgrade(settings.database_url)
+    bind_host, bind_port = host or settings.host, port if port is not None else settings.port
+    _print_welcome(bind_host, bind_port, settings)
+    uvicorn.run(
+        create_app(settings),
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        access_log=False,
+        http="httptools",
+        loop="uvloop",
+    )
+
+
+def _print_welcome(host: str, port: int, settings: Settings) -> None:
+    base = f"http://{host}:{port}"
+    err.print(
+        f"\n[bold]kabuguard[/bold] is starting on {base} (database: {settings.database_url})\n"
+        f"  API docs        {base}/docs\n"
+        f"  Event schema    {base}/v1/schema/events\n"
+        f"  Health          {base}/healthz  {base}/readyz  {base}/metrics\n"
+        "  Try first       .venv/bin/kabuguard apikey create demo   (prints a key once)\n"
+        "                  then POST an event from docs/events.md to /v1/events with\n"
+        "                  'Authorization: Bearer <key>'\n"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    migrations.upgrade(_settings().database_url, revision)
+    out.print(f"database upgraded to {revision}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the key, e.g. web-login.")],
+    scope: Annotated[
+        list[Scope] | None,
+        typer.Option("--scope", help="Repeat for each scope; default: integration scopes."),
+    ] = None,
+) -> None:
+    """Create an API key and print it once; only a keyed hash is stored."""
+    settings = _settings()
+    database = Database(settings.database_url)
+    try:
+        with database.write() as session:
+            token = apikeys.create(
+                session,
+                name=name,
+                scopes=scope or DEFAULT_SCOPES,
+                pepper=settings.api_key_pepper.get_secret_value().encode(),
+                actor=_actor(),
+                at=_now(),
+            )
+    except ApiKeyError as error:
+        raise _fail(str(error)) from None
+    finally:
+        database.dispose()
+    err.print("This key is shown once. Store it in your secret manager now:")
+    print(token)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List API keys (never the keys themselves)."""
+    database = Database(_settings().database_url)
+    with database.read() as session:
+        table = Table("name", "key id", "scopes", "created", "revoked")
+        for row in apikeys.list_keys(session):
+            revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+            created = row.created_at.isoformat(timespec="seconds")
+            table.add_row(row.name, row.key_id, row.scopes, created, revoked)
+    database.dispose()
+    out.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name: str) -> None:
+    """Revoke an API key (effective within a few seconds on running servers)."""
+    database = Database(_settings().database_url)
+    try:
+        with database.write() as session:
+            apikeys.revoke(session, name=name, actor=_actor(), at=_now())
+    except ApiKeyError as error:
+        raise _fail(str(error)) from None
+    finally:
+        database.dispose()
+    out.print(f"revoked {name}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; exit non-zero naming the first bad entry."""
+    database = Database(_settings().database_url)
+    with database.read() as session:
+        report = verify_chain(session)
+    database.dispose()
+    if report.first_break is not None:
+        raise _fail(f"{report.first_break} (after {report.entries} good entries)", code=2)
+    out.print(f"audit chain intact: {report.entries} entries, head {report.last_hash}")
+
+
+@app.command("replay")
+def replay_command(
+    events: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines events.")],
+    output: Annotated[Path, typer.Option("--out", help="Where to write one decision per line.")],
+    policy: Annotated[Path | None, typer.Option(help="Live policy (default: built in).")] = None,
+    shadow_policy: Annotated[Path | None, typer.Option(help="Candidate policy to compare.")] = None,
+) -> None:
+    """Replay historic events through the engine; exits 1 if any line was bad."""
+    try:
+        live = Policy.from_file(policy) if policy else Policy.default()
+        shadow = Policy.from_file(shadow_policy) if shadow_policy else None
+    except PolicyError as error:
+        raise _fail(str(error)) from None
+
+    def report(bad: BadLine) -> None:
+        err.print(f"[yellow]line {bad.number}:[/yellow] {bad.message}")
+
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with (
+        events.open("rb") as source,
+        output.open("wb") as sink,
+        Progress(*columns, console=err) as bar,
+    ):
+        task = bar.add_task("replaying", total=events.stat().st_size)
+        pending = 0
+
+        def advance(size: int) -> None:
+            nonlocal pending
+            pending += size
+            if pending >= 1 << 20:
+                bar.advance(task, pending)
+                pending = 0
+
+        summary = replay(source, sink, live, shadow, on_bad_line=report, on_progress=advance)
+        bar.advance(task, pending)
+    _print_summary(summary, live, shadow)
+    if summary.bad_lines:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: ReplaySummary, live: Policy, shadow: Policy | None) -> None:
+    table = Table(
+        "outcome", f"live ({live.version})", *([f"shadow ({shadow.version})"] if shadow else [])
+    )
+    for outcome in ("allow", "challenge", "hold", "deny"):
+        row = [outcome, str(summary.outcomes[outcome])]
+        if shadow:
+            row.append(str(summary.shadow_outcomes[outcome]))
+        table.add_row(*row)
+    out.print(table)
+    reasons = Table("top reasons", "count")
+    for code, count in summary.reasons.most_common(10):
+        reasons.add_row(code, str(count))
+    out.print(reasons)
+    if shadow:
+        changed = sum(summary.changed.values())
+        out.print(f"shadow policy changed {changed} of {summary.events} outcomes")
+    out.print(f"{summary.events} events decided, {summary.bad_lines} bad lines")
+
+
+def _lists() -> tuple[Database, str, datetime]:
+    return Database(_settings().database_url), _actor(), _now()
+
+
+@halt_app.command("add")
+def halt_add(
+    symbol: str,
+    market: Annotated[str, typer.Option(help="Market code, e.g. TSE.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")],
+    until: Annotated[
+        datetime | None, typer.Option(help="ISO time with zone; default: until lifted.")
+    ] = None,
+) -> None:
+    """Stop new buy orders in SYMBOL at once."""
+    if until is not None and until.tzinfo is None:
+        raise _fail("--until needs a time zone, e.g. 2026-12-01T15:00:00+09:00")
+    database, actor, now = _lists()
+    with database.write() as session:
+        ListService(session, actor=actor, at=now).halt(
+            SymbolHalt(symbol.upper(), market.upper(), reason, until)
+        )
+    out.print(f"buying {market.upper()}:{symbol.upper()} is halted")
+
+
+@halt_app.command("remove")
+def halt_remove(symbol: str, market: Annotated[str, typer.Option()]) -> None:
+    """Lift a buy-halt."""
+    database, actor, now = _lists()
+    try:
+        with database.write() as session:
+            ListService(session, actor=actor, at=now).lift(symbol.upper(), market.upper())
+    except StateError as error:
+        raise _fail(str(error)) from None
+    out.print(f"halt on {market.upper()}:{symbol.upper()} lifted")
+
+
+@halt_app.command("list")
+def halt_list() -> None:
+    """Show active buy-halts."""
+    database, actor, now = _lists()
+    with database.read() as session:
+        halts = ListService(session, actor=actor, at=now).halts()
+    table = Table("market", "symbol", "reason", "until")
+    for halt in halts:
+        table.add_row(
+            halt.market,
+            halt.symbol,
+            halt.reason,
+            halt.until.isoformat() if halt.until else "lifted by hand",
+        )
+    out.print(table)
+
+
+@block_app.command("add")
+def block_add(
+    network: Annotated[str, typer.Argument(help="Address or CIDR network.")],
+    reason: Annotated[str, typer.Option()],
+    until: Annotated[datetime | None, typer.Option(help="ISO time with zone.")] = None,
+) -> None:
+    """Refuse customer actions from NETWORK."""
+    try:
+        parsed = ip_network(network, strict=False)
+    except ValueError:
+        raise _fail(f"{network!r} is not an IP address or CIDR network") from None
+    if until is not None and until.tzinfo is None:
+        raise _fail("--until needs a time zone, e.g. 2026-12-01T15:00:00+09:00")
+    database, actor, now = _lists()
+    with database.write() as session:
+        ListService(session, actor=actor, at=now).block(BlockedNetwork(parsed, reason, until))
+    out.print(f"{parsed} is blocked")
+
+
+@block_app.command("remove")
+def block_remove(network: str) -> None:
+    """Remove a network from the block list."""
+    try:
+        parsed = ip_network(network, strict=False)
+    except ValueError:
+        raise _fail(f"{network!r} is not an IP address or CIDR network") from None
+    database, actor, now = _lists()
+    try:
+        with database.write() as session:
+            ListService(session, actor=actor, at=now).unblock(parsed)
+    except StateError as error:
+        raise _fail(str(error)) from None
+    out.print(f"{parsed} is no longer blocked")
+
+
+@block_app.command("list")
+def block_list() -> None:
+    """Show blocked networks."""
+    database, actor, now = _lists()
+    with database.read() as session:
+        blocked = ListService(session, actor=actor, at=now).blocked()
+    table = Table("network", "reason", "until")
+    for entry in blocked:
+        table.add_row(
+            str(entry.network),
+            entry.reason,
+            entry.until.isoformat() if entry.until else "removed by hand",
+        )
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except PolicyError as error:
+        err.print(f"[red]error:[/red] {error}")
+        sys.exit(1)

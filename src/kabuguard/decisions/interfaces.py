@@ -1,0 +1,42 @@
+"""The decisions package's errors; app.py maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DecisionError(Exception):
+    """Base of the decisions package's errors."""
+
+
+class IdempotencyConflict(DecisionError):
+    """The event id was used before for a different payload."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(
+            f"event_id {event_id!r} was already used for a different event; "
+            "resend the original payload or choose a new event_id"
+        )
+        self.event_id = event_id
+
+
+class EventFromFuture(DecisionError):
+    """The event's timestamp lies further ahead than the allowed clock skew."""
+
+    def __init__(self, event_id: str, occurred_at: datetime, limit: datetime) -> None:
+        super().__init__(
+            f"occurred_at {occurred_at.isoformat()} is later than the allowed maximum "
+            f"{limit.isoformat()}; check the sending system's clock"
+        )
+        self.event_id = event_id
+
+
+class DecisionNotFound(DecisionError):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"no decision for event_id {event_id!r}")
+        self.event_id = event_id
+
+
+class InvalidCursor(DecisionError):
+    def __init__(self) -> None:
+        super().__init__("cursor is not one this API issued; start again without it")

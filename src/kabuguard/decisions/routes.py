@@ -1,0 +1,156 @@
+"""Decision API: submit events, read decisions and a customer's timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from kabuguard.apikeys.dependencies import require
+from kabuguard.apikeys.interfaces import Scope
+from kabuguard.apikeys.services import ApiKey
+from kabuguard.config import Settings
+from kabuguard.decisions.schemas import BatchOut, DecisionOut, ErrorOut, TimelineOut
+from kabuguard.decisions.services import DecisionService, ItemError
+from kabuguard.http import read_body
+from kabuguard.parsing import ApiError, load_json, parse_event
+from kabuguard.risk.events import EVENT_ADAPTER, Event
+
+router = APIRouter(prefix="/v1", tags=["decisions"])
+
+_EVENT_SCHEMA_REF = {"$ref": "#/components/schemas/Event"}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 401, 403, 409, 413, 415, 422)
+}
+
+
+def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(content), status, headers, media_type="application/json")
+
+
+def _service(request: Request) -> DecisionService:
+    service: DecisionService = request.app.state.decisions
+    return service
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.post(
+    "/events",
+    summary="Submit one event and receive the decision",
+    response_model=DecisionOut,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _EVENT_SCHEMA_REF}},
+        }
+    },
+)
+async def submit_event(
+    request: Request, key: Annotated[ApiKey, Depends(require(Scope.EVENTS_WRITE))]
+) -> Response:
+    event = parse_event(await read_body(request, _settings(request).max_event_bytes))
+    submitted = await run_in_threadpool(_service(request).submit, event, f"apikey:{key.name}")
+    headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
+    return _json(submitted.decision, headers=headers)
+
+
+@router.post(
+    "/events/batch",
+    summary="Submit up to 10,000 events; each gets its own result",
+    response_model=BatchOut,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA_REF}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def submit_batch(
+    request: Request, key: Annotated[ApiKey, Depends(require(Scope.EVENTS_WRITE))]
+) -> Response:
+    settings = _settings(request)
+    document = load_json(await read_body(request, settings.max_batch_bytes))
+    raw_items = document.get("events") if isinstance(document, dict) else None
+    if not isinstance(raw_items, list):
+        raise ApiError(422, "invalid_batch", "the body must be an object with an `events` array")
+    if len(raw_items) > settings.max_batch_events:
+        raise ApiError(
+            413, "batch_too_large", f"a batch holds at most {settings.max_batch_events} events"
+        )
+    items = [_item(raw) for raw in raw_items]
+    results = await run_in_threadpool(
+        _service(request).submit_batch,
+        items,
+        f"apikey:{key.name}",
+        commit_every=settings.batch_commit_every,
+    )
+    rejected = sum(1 for result in results if result["status"] >= 400)
+    return _json({"results": results, "accepted": len(results) - rejected, "rejected": rejected})
+
+
+def _item(raw: Any) -> Event | ItemError:
+    try:
+        return parse_event(raw)
+    except ApiError as error:
+        return ItemError(error.status, error.code, error.message, error.fields)
+
+
+@router.get(
+    "/decisions/{event_id}",
+    summary="The decision stored for an event",
+    response_model=DecisionOut,
+    responses={404: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
+async def get_decision(
+    request: Request,
+    event_id: Annotated[str, Path(max_length=128)],
+    _key: Annotated[ApiKey, Depends(require(Scope.DECISIONS_READ))],
+) -> Response:
+    return _json(await run_in_threadpool(_service(request).get, event_id))
+
+
+@router.get(
+    "/customers/{customer_id}/timeline",
+    summary="A customer's events and decisions, newest first",
+    response_model=TimelineOut,
+    responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
+async def timeline(
+    request: Request,
+    customer_id: Annotated[str, Path(max_length=128)],
+    _key: Annotated[ApiKey, Depends(require(Scope.CUSTOMERS_READ))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    page = await run_in_threadpool(
+        _service(request).timeline, customer_id, limit=limit, cursor=cursor
+    )
+    return _json({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@router.get("/schema/events", summary="JSON Schema of the canonical events", tags=["schema"])
+async def event_schema() -> Response:
+    return _json(EVENT_SCHEMA)
+
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "kabuguard event",
+    **EVENT_ADAPTER.json_schema(),
+}

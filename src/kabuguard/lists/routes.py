@@ -1,0 +1,95 @@
+"""List endpoints: symbol buy-halts and blocked networks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from ipaddress import ip_network
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.concurrency import run_in_threadpool
+
+from kabuguard.apikeys.dependencies import require
+from kabuguard.apikeys.interfaces import Scope
+from kabuguard.apikeys.services import ApiKey
+from kabuguard.db import Database
+from kabuguard.decisions.schemas import ErrorOut
+from kabuguard.lists.schemas import BlockIn, BlockOut, HaltIn, HaltOut
+from kabuguard.lists.services import ListService
+from kabuguard.parsing import ApiError
+from kabuguard.risk.events import Market, Symbol
+from kabuguard.risk.signals import BlockedNetwork, SymbolHalt
+
+router = APIRouter(prefix="/v1/lists", tags=["lists"])
+_ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 403, 404, 422)}
+T = TypeVar("T")
+
+Reader = Annotated[ApiKey, Depends(require(Scope.LISTS_READ))]
+Writer = Annotated[ApiKey, Depends(require(Scope.LISTS_WRITE))]
+
+
+async def _in_transaction(request: Request, actor: str, work: Callable[[ListService], T]) -> T:
+    database: Database = request.app.state.database
+    now: datetime = request.app.state.clock()
+
+    def run() -> T:
+        with database.write() as session:
+            return work(ListService(session, actor=actor, at=now))
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/halted-symbols", response_model=list[HaltOut], responses=_ERRORS)
+async def list_halts(request: Request, key: Reader) -> list[HaltOut]:
+    halts = await _in_transaction(request, key.name, lambda lists: lists.halts())
+    return [HaltOut.of(h) for h in halts]
+
+
+@router.post("/halted-symbols", response_model=HaltOut, status_code=201, responses=_ERRORS)
+async def add_halt(request: Request, body: HaltIn, key: Writer) -> HaltOut:
+    halt = SymbolHalt(body.symbol, body.market, body.reason, body.until)
+    await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.halt(halt))
+    return HaltOut.of(halt)
+
+
+@router.delete("/halted-symbols/{market}/{symbol}", response_model=HaltOut, responses=_ERRORS)
+async def lift_halt(
+    request: Request,
+    market: Annotated[Market, Path()],
+    symbol: Annotated[Symbol, Path()],
+    key: Writer,
+) -> HaltOut:
+    lifted = await _in_transaction(
+        request, f"apikey:{key.name}", lambda lists: lists.lift(symbol, market)
+    )
+    return HaltOut.of(lifted)
+
+
+@router.get("/blocked-networks", response_model=list[BlockOut], responses=_ERRORS)
+async def list_blocks(request: Request, key: Reader) -> list[BlockOut]:
+    blocked = await _in_transaction(request, key.name, lambda lists: lists.blocked())
+    return [BlockOut.of(b) for b in blocked]
+
+
+@router.post("/blocked-networks", response_model=BlockOut, status_code=201, responses=_ERRORS)
+async def add_block(request: Request, body: BlockIn, key: Writer) -> BlockOut:
+    blocked = BlockedNetwork(ip_network(body.network), body.reason, body.until)
+    await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.block(blocked))
+    return BlockOut.of(blocked)
+
+
+@router.delete("/blocked-networks/{address}/{prefix}", response_model=BlockOut, responses=_ERRORS)
+async def remove_block(
+    request: Request, address: Annotated[str, Path(max_length=45)], prefix: int, key: Writer
+) -> BlockOut:
+    try:
+        network = ip_network(f"{address}/{prefix}")
+    except ValueError:
+        raise ApiError(
+            422, "invalid_network", f"{address}/{prefix} is not a CIDR network"
+        ) from None
+    removed = await _in_transaction(
+        request, f"apikey:{key.name}", lambda lists: lists.unblock(network)
+    )
+    return BlockOut.of(removed)

@@ -1,0 +1,49 @@
+"""Prometheus metrics and JSON logs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from pythonjsonlogger.json import JsonFormatter
+
+REGISTRY = CollectorRegistry()
+
+DECISIONS = Counter(
+    "kabuguard_decisions_total", "Decisions made, by outcome.", ["outcome"], registry=REGISTRY
+)
+REASONS = Counter(
+    "kabuguard_decision_reasons_total",
+    "Reason codes attached to decisions.",
+    ["code"],
+    registry=REGISTRY,
+)
+REQUEST_SECONDS = Histogram(
+    "kabuguard_http_request_duration_seconds",
+    "HTTP request latency by route template and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+
+
+def record_decision(decision: dict[str, Any]) -> None:
+    DECISIONS.labels(decision["outcome"]).inc()
+    for reason in decision["reasons"]:
+        REASONS.labels(reason["code"]).inc()
+
+
+def configure_logging(level: str, *, json_logs: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

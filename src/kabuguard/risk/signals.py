@@ -1,0 +1,62 @@
+"""Facts the service layer fetches from state before the engine runs (the core does no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+
+from kabuguard.risk.decisions import Restriction
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLockState:
+    since: datetime
+    initiated_by: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedNetwork:
+    network: IPNetwork
+    reason: str
+    until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolHalt:
+    symbol: str
+    market: str
+    reason: str
+    until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedIP:
+    """The event's `ip` field after parsing: an address, or a note that it was unusable."""
+
+    address: IPAddress | None
+    unparseable: bool
+
+    @classmethod
+    def parse(cls, raw: str | None) -> ParsedIP:
+        if raw is None or raw == "":
+            return cls(address=None, unparseable=False)
+        try:
+            return cls(address=ip_address(raw.strip()), unparseable=False)
+        except ValueError:
+            return cls(address=None, unparseable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Everything the rules may consult about one event, fetched as of the event's time."""
+
+    ip: ParsedIP
+    lock: CustomerLockState | None = None
+    restrictions: tuple[Restriction, ...] = ()
+    blocked_network: BlockedNetwork | None = None
+    symbol_halt: SymbolHalt | None = None

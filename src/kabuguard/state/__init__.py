@@ -1,0 +1,1 @@
+"""State the rules read: locks, restrictions, lists, reference data — behind Protocols."""

@@ -1,0 +1,117 @@
+"""In-process state: what `replay` uses, and the reference for the conformance tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from kabuguard.risk.decisions import Restriction, Verdict
+from kabuguard.risk.events import Event, Instrument, Order, Price
+from kabuguard.risk.signals import (
+    BlockedNetwork,
+    CustomerLockState,
+    IPNetwork,
+    Signals,
+    SymbolHalt,
+)
+from kabuguard.state.effects import effects_of, empty_signals, wants_halt_check
+from kabuguard.state.interfaces import NotListed
+from kabuguard.state.networks import NetworkIndex
+
+
+class MemoryState:
+    """Implements both DecisionState and Lists in plain dictionaries."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, CustomerLockState] = {}
+        self._restrictions: dict[str, list[Restriction]] = {}
+        self._halts: dict[tuple[str, str], SymbolHalt] = {}
+        self._blocked: dict[IPNetwork, BlockedNetwork] = {}
+        self._index = NetworkIndex(())
+        self.instruments: dict[tuple[str, str], Instrument | Price] = {}
+
+    # DecisionState
+
+    def signals_for(self, event: Event) -> Signals:
+        signals = empty_signals(event)
+        customer = event.customer_id
+        blocked = (
+            self._index.match(signals.ip.address, event.occurred_at)
+            if signals.ip.address is not None
+            else None
+        )
+        halt = None
+        if wants_halt_check(event):
+            assert isinstance(event, Order)
+            halt = self._halt_at(event.symbol, event.market, event.occurred_at)
+        return dataclasses.replace(
+            signals,
+            lock=self._locks.get(customer) if customer is not None else None,
+            restrictions=(
+                self.active_restrictions(customer, event.occurred_at)
+                if customer is not None
+                else ()
+            ),
+            blocked_network=blocked,
+            symbol_halt=halt,
+        )
+
+    def record(self, event: Event, verdict: Verdict) -> None:
+        effects = effects_of(event, verdict)
+        customer = effects.customer_id
+        if customer is not None:
+            if effects.lock is not None:
+                self._locks[customer] = effects.lock
+            if effects.unlock:
+                self._locks.pop(customer, None)
+            if effects.restrictions:
+                self._restrictions.setdefault(customer, []).extend(effects.restrictions)
+        if effects.reference is not None:
+            key = (effects.reference.market, effects.reference.symbol)
+            self.instruments[key] = effects.reference
+
+    def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
+        kept = [r for r in self._restrictions.get(customer_id, []) if r.until > at]
+        if kept:
+            self._restrictions[customer_id] = kept
+        else:
+            self._restrictions.pop(customer_id, None)
+        return tuple(kept)
+
+    # Lists
+
+    def halt_symbol(self, halt: SymbolHalt) -> None:
+        self._halts[(halt.market, halt.symbol)] = halt
+
+    def lift_halt(self, symbol: str, market: str) -> SymbolHalt:
+        removed = self._halts.pop((market, symbol), None)
+        if removed is None:
+            raise NotListed("halted symbol", f"{market}:{symbol}")
+        return removed
+
+    def halts(self, at: datetime) -> list[SymbolHalt]:
+        return sorted(
+            (h for h in self._halts.values() if h.until is None or h.until > at),
+            key=lambda h: (h.market, h.symbol),
+        )
+
+    def block_network(self, blocked: BlockedNetwork) -> None:
+        self._blocked[blocked.network] = blocked
+        self._index = NetworkIndex(self._blocked.values())
+
+    def unblock_network(self, network: IPNetwork) -> BlockedNetwork:
+        removed = self._blocked.pop(network, None)
+        if removed is None:
+            raise NotListed("blocked network", str(network))
+        self._index = NetworkIndex(self._blocked.values())
+        return removed
+
+    def blocked_networks(self, at: datetime) -> list[BlockedNetwork]:
+        return sorted(
+            (b for b in self._blocked.values() if b.until is None or b.until > at),
+            key=lambda b: (b.network.version, str(b.network)),
+        )
+
+    def _halt_at(self, symbol: str, market: str, at: datetime) -> SymbolHalt | None:
+        halt = self._halts.get((market, symbol))
+        return halt if halt is not None and (halt.until is None or halt.until > at) else None

@@ -30,6 +30,7 @@ from kabuguard.app import create_app
 from kabuguard.audit.chain import GENESIS_HASH
 from kabuguard.config import Environment, Settings
 from kabuguard.db import Base, Database
+from tests.factories import BASE_TIME
 
 REQUIRE_SERVICES = os.environ.get("KABUGUARD_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get(
@@ -124,11 +125,18 @@ def settings(database_url: str) -> Settings:
     )
 
 
+@pytest.fixture
+def clock() -> FrozenClock:
+    """The server's clock: a month after the factories' base time, so test events are past."""
+    return FrozenClock(BASE_TIME + timedelta(days=30))
+
+
 @dataclass
 class LiveServer:
     url: str
     settings: Settings
     database: Database
+    clock: FrozenClock
 
     def key(self, name: str | None = None, scopes: tuple[Scope, ...] = tuple(Scope)) -> str:
         with self.database.write() as session:
@@ -147,14 +155,18 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
+def live_server(settings: Settings, database: Database, clock: FrozenClock) -> Iterator[LiveServer]:
     """The real app under uvicorn on a loopback port, on the test's database."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings), log_config=None, access_log=False, lifespan="on", loop="asyncio"
+        create_app(settings, clock=clock),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        loop="asyncio",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -164,7 +176,7 @@ def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the test server did not start")
         time.sleep(0.01)
-    yield LiveServer(f"http://127.0.0.1:{port}", settings, database)
+    yield LiveServer(f"http://127.0.0.1:{port}", settings, database, clock)
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()

@@ -223,8 +223,11 @@ def _insert_event(
         digest=digest,
         payload=dumps(document),
     )
-    result = session.execute(statement.on_conflict_do_nothing(index_elements=["event_id"]))
-    return bool(getattr(result, "rowcount", 0) == 1)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
+    inserted = session.execute(
+        statement.on_conflict_do_nothing(index_elements=["event_id"]).returning(EventRow.event_id)
+    ).first()
+    return inserted is not None
 
 
 def _stored(session: Session, event_id: str, digest: str) -> dict[str, Any]:

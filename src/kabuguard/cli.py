@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -20,6 +20,8 @@ from kabuguard.apikeys import services as apikeys
 from kabuguard.apikeys.interfaces import DEFAULT_SCOPES, ApiKeyError, Scope
 from kabuguard.app import create_app
 from kabuguard.audit.services import verify_chain
+from kabuguard.bench.runner import BenchOptions
+from kabuguard.bench.runner import run as run_bench
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.lists.services import ListService
@@ -345,6 +347,55 @@ def block_list() -> None:
             entry.until.isoformat() if entry.until else "removed by hand",
         )
     out.print(table)
+
+
+@app.command()
+def bench(
+    seconds: Annotated[float, typer.Option(help="Measured seconds per HTTP run.")] = 10.0,
+    warmup: Annotated[float, typer.Option(help="Unmeasured warm-up seconds per run.")] = 2.0,
+    connections: Annotated[int, typer.Option(help="Closed-loop connections.")] = 32,
+    replay_events: Annotated[int, typer.Option(help="Events for the replay run.")] = 200_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="Benchmark this database (default: a fresh SQLite file).")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option(help="Where latest.json goes.")] = Path("var/bench"),
+) -> None:
+    """Measure replay events/s, HTTP decisions/s and latency, and a bare echo baseline."""
+    options = BenchOptions(out_dir, seconds, warmup, connections, replay_events, database_url)
+    results = run_bench(options)
+    _print_bench(results, out_dir / "latest.json")
+
+
+def _print_bench(results: dict[str, Any], path: Path) -> None:
+    verdict = results["verdict"]
+    mark = {True: "[green]meets[/green]", False: "[red]misses[/red]"}
+    http, echo = results["http"], results["echo"]
+    table = Table("measure", "value", "target")
+    table.add_row(
+        "replay, in process",
+        f"{results['replay']['events_per_s']:,} events/s",
+        f">= 20,000 {mark[verdict['replay_events_per_s']]}",
+    )
+    closed = http["closed_loop"]
+    table.add_row(
+        f"HTTP decisions ({http['database']}), closed loop",
+        f"{closed['throughput_per_s']:,.0f}/s  p50 {closed['p50_ms']:.1f} ms  "
+        f"p99 {closed['p99_ms']:.1f} ms  errors {closed['errors']}",
+        f">= 2,000/s {mark[verdict['http_decisions_per_s']]}",
+    )
+    opened = http["open_loop_500"]
+    table.add_row(
+        "HTTP decisions at 500/s",
+        f"p50 {opened['p50_ms']:.1f} ms  p99 {opened['p99_ms']:.1f} ms  errors {opened['errors']}",
+        f"p99 <= 20 ms {mark[verdict['http_p99_ms_at_500_per_s']]}",
+    )
+    table.add_row(
+        "bare FastAPI echo, closed loop",
+        f"{echo['throughput_per_s']:,.0f}/s  p99 {echo['p99_ms']:.1f} ms",
+        f"engine/echo = {results['engine_to_echo_ratio']:.2f}",
+    )
+    out.print(table)
+    out.print(f"written to {path}")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from kabuguard.audit.chain import (
@@ -21,6 +21,15 @@ from kabuguard.audit.chain import (
 from kabuguard.audit.models import AuditEntry, AuditHead
 
 _HEAD_KEY = "kabuguard.audit.head"
+
+# Built once: every decision appends, and rebuilding statements costs more than running them.
+_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_INSERT_ENTRY = insert(AuditEntry)
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def append(
@@ -49,19 +58,21 @@ def append(
         payload=text,
         prev_hash=prev_hash,
     )
-    session.execute(
-        insert(AuditEntry).values(
-            seq=seq,
-            recorded_at=at,
-            kind=kind.value,
-            actor=actor,
-            subject=subject,
-            payload=text,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
+    connection = session.connection()
+    connection.execute(
+        _INSERT_ENTRY,
+        {
+            "seq": seq,
+            "recorded_at": at,
+            "kind": kind.value,
+            "actor": actor,
+            "subject": subject,
+            "payload": text,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
     )
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     session.info[_HEAD_KEY] = (seq, digest)
     return digest
 
@@ -70,9 +81,7 @@ def _locked_head(session: Session) -> tuple[int, str]:
     cached: tuple[int, str] | None = session.info.get(_HEAD_KEY)
     if cached is not None:
         return cached
-    row = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one_or_none()
+    row = session.connection().execute(_LOCK_HEAD).one_or_none()
     if row is None:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH))
         return 0, GENESIS_HASH

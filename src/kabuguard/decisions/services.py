@@ -43,6 +43,16 @@ from kabuguard.state.sql import NetworkCache, SqlState
 
 Clock = Callable[[], datetime]
 
+# Built once per dialect: insert the event unless its id exists, and say whether it did.
+# RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
+_INSERT_EVENT = {
+    name: dialect_insert(EventRow)
+    .on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(EventRow.event_id)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_INSERT_DECISION = insert(DecisionRow)
+
 
 @dataclass(frozen=True, slots=True)
 class Policies:
@@ -161,7 +171,7 @@ class DecisionService:
         state.record(event, decision.live)
         restrictions = in_force(signals.restrictions, decision.live.restrictions, event.occurred_at)
         result = decision_document(decision, restrictions, now)
-        session.execute(insert(DecisionRow).values(**_decision_row(result, now)))
+        session.connection().execute(_INSERT_DECISION, _decision_row(result, now))
         audit.append(
             session,
             kind=AuditKind.DECISION_RECORDED,
@@ -213,21 +223,17 @@ def _insert_event(
     session: Session, event: Event, document: dict[str, Any], digest: str, now: datetime
 ) -> bool:
     """Insert the event unless its id exists; True when this call inserted it."""
-    dialect = session.get_bind().dialect.name
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(EventRow).values(
-        event_id=event.event_id,
-        type=event.type.value,
-        customer_id=event.customer_id,
-        occurred_at=event.occurred_at,
-        received_at=now,
-        digest=digest,
-        payload=dumps(document),
-    )
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
-    inserted = session.execute(
-        statement.on_conflict_do_nothing(index_elements=["event_id"]).returning(EventRow.event_id)
-    ).first()
-    return inserted is not None
+    connection = session.connection()
+    row = {
+        "event_id": event.event_id,
+        "type": event.type.value,
+        "customer_id": event.customer_id,
+        "occurred_at": event.occurred_at,
+        "received_at": now,
+        "digest": digest,
+        "payload": dumps(document),
+    }
+    return connection.execute(_INSERT_EVENT[connection.dialect.name], row).first() is not None
 
 
 def _stored(session: Session, event_id: str, digest: str) -> dict[str, Any]:

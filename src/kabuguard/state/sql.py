@@ -8,7 +8,7 @@ from datetime import datetime
 from ipaddress import ip_network
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,6 +30,29 @@ from kabuguard.state.models import (
 from kabuguard.state.networks import NetworkIndex
 
 BLOCKED_NETWORKS = "blocked_networks"
+
+# The per-decision reads and writes, built once (statement construction dominates otherwise).
+_LOCK = select(CustomerLockRow.since, CustomerLockRow.initiated_by, CustomerLockRow.reason).where(
+    CustomerLockRow.customer_id == bindparam("customer_id")
+)
+_RESTRICTIONS = (
+    select(
+        RestrictionRow.capability,
+        RestrictionRow.until,
+        RestrictionRow.enforcement,
+        RestrictionRow.reason,
+    )
+    .where(RestrictionRow.customer_id == bindparam("customer_id"))
+    .where(RestrictionRow.until > bindparam("at"))
+    .order_by(RestrictionRow.until, RestrictionRow.id)
+)
+_HALT = select(
+    HaltedSymbolRow.symbol, HaltedSymbolRow.market, HaltedSymbolRow.reason, HaltedSymbolRow.until
+).where(
+    HaltedSymbolRow.market == bindparam("market"), HaltedSymbolRow.symbol == bindparam("symbol")
+)
+_LIST_VERSION = select(ListVersionRow.version).where(ListVersionRow.name == bindparam("name"))
+_INSERT_RESTRICTION = insert(RestrictionRow)
 
 
 class NetworkCache:
@@ -89,11 +112,9 @@ class SqlState:
             self._upsert_reference(effects.reference)
 
     def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
-        rows = self._session.execute(
-            select(RestrictionRow)
-            .where(RestrictionRow.customer_id == customer_id, RestrictionRow.until > at)
-            .order_by(RestrictionRow.until, RestrictionRow.id)
-        ).scalars()
+        rows = self._session.connection().execute(
+            _RESTRICTIONS, {"customer_id": customer_id, "at": at}
+        )
         return tuple(
             Restriction(
                 capability=Capability(row.capability),
@@ -160,11 +181,12 @@ class SqlState:
     # internals
 
     def _lock_of(self, customer_id: str) -> CustomerLockState | None:
-        row = self._session.get(CustomerLockRow, customer_id)
+        row = self._session.connection().execute(_LOCK, {"customer_id": customer_id}).first()
         return None if row is None else CustomerLockState(row.since, row.initiated_by, row.reason)
 
     def _halt(self, symbol: str, market: str, at: datetime) -> SymbolHalt | None:
-        row = self._session.get(HaltedSymbolRow, (market, symbol))
+        params = {"market": market, "symbol": symbol}
+        row = self._session.connection().execute(_HALT, params).first()
         if row is None or (row.until is not None and row.until <= at):
             return None
         return SymbolHalt(row.symbol, row.market, row.reason, row.until)
@@ -186,8 +208,8 @@ class SqlState:
                 delete(CustomerLockRow).where(CustomerLockRow.customer_id == customer)
             )
         if effects.restrictions:
-            self._session.execute(
-                insert(RestrictionRow),
+            self._session.connection().execute(
+                _INSERT_RESTRICTION,
                 [
                     {
                         "customer_id": customer,
@@ -257,9 +279,7 @@ class SqlState:
 
 
 def _list_version(session: Session, name: str) -> int:
-    version = session.execute(
-        select(ListVersionRow.version).where(ListVersionRow.name == name)
-    ).scalar_one_or_none()
+    version = session.connection().execute(_LIST_VERSION, {"name": name}).scalar_one_or_none()
     return int(version) if version is not None else 0
 
 

@@ -1,0 +1,212 @@
+"""`kabuguard bench`: replay throughput, HTTP decisions against a bare echo, in one run.
+
+The server runs in its own process exactly as `kabuguard serve` runs it (uvicorn, httptools,
+uvloop, one worker); the load generator runs in this process. Both share the machine's cores,
+so the echo baseline is measured under the same conditions and the engine's cost is a ratio.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from kabuguard import migrations
+from kabuguard.apikeys import services as apikeys
+from kabuguard.apikeys.interfaces import DEFAULT_SCOPES
+from kabuguard.bench import workload
+from kabuguard.bench.loadgen import LoadResult, run_load
+from kabuguard.config import DEVELOPMENT_PEPPER
+from kabuguard.db import Database
+from kabuguard.replay import replay
+from kabuguard.risk.policy import Policy
+
+TARGETS = {
+    "replay_events_per_s": 20_000,
+    "http_decisions_per_s": 2_000,
+    "http_p99_ms_at_500_per_s": 20.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    out_dir: Path
+    seconds: float = 10.0
+    warmup: float = 2.0
+    connections: int = 32
+    replay_events: int = 200_000
+    database_url: str | None = None
+
+
+def run(options: BenchOptions) -> dict[str, Any]:
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "targets": TARGETS,
+    }
+    results["replay"] = bench_replay(options)
+    results["http"] = bench_http(options)
+    results["echo"] = asdict(bench_echo(options))
+    decisions = results["http"]["closed_loop"]["throughput_per_s"]
+    results["engine_to_echo_ratio"] = round(decisions / results["echo"]["throughput_per_s"], 3)
+    results["verdict"] = {
+        "replay_events_per_s": results["replay"]["events_per_s"] >= TARGETS["replay_events_per_s"],
+        "http_decisions_per_s": decisions >= TARGETS["http_decisions_per_s"],
+        "http_p99_ms_at_500_per_s": results["http"]["open_loop_500"]["p99_ms"]
+        <= TARGETS["http_p99_ms_at_500_per_s"],
+    }
+    (options.out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def bench_replay(options: BenchOptions) -> dict[str, Any]:
+    source = options.out_dir / "replay-input.jsonl"
+    with source.open("wb") as handle:
+        for document in workload.events(options.replay_events, prefix="replay"):
+            handle.write(orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE))
+    sink = io.BytesIO()
+    started = time.perf_counter()
+    with source.open("rb") as lines:
+        summary = replay(lines, sink, Policy.default())
+    elapsed = time.perf_counter() - started
+    return {
+        "events": summary.events,
+        "bad_lines": summary.bad_lines,
+        "seconds": round(elapsed, 3),
+        "events_per_s": round(summary.events / elapsed),
+        "outcomes": dict(summary.outcomes),
+    }
+
+
+def bench_http(options: BenchOptions) -> dict[str, Any]:
+    database_url = options.database_url or f"sqlite:///{options.out_dir / 'bench.db'}"
+    if options.database_url is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{options.out_dir / 'bench.db'}{suffix}").unlink(missing_ok=True)
+    migrations.upgrade(database_url)
+    token = _create_key(database_url)
+    env = {"KABUGUARD_DATABASE_URL": database_url, "KABUGUARD_LOG_LEVEL": "WARNING"}
+    headers = {"Authorization": f"Bearer {token}"}
+    with _server([_kabuguard(), "serve"], env) as port:
+        closed = _load(port, "/v1/events", "closed", headers, options, rate=None)
+        opened = _load(port, "/v1/events", "open", headers, options, rate=500.0)
+    return {
+        "database": "sqlite" if database_url.startswith("sqlite") else "postgresql",
+        "closed_loop": asdict(closed),
+        "open_loop_500": asdict(opened),
+    }
+
+
+def bench_echo(options: BenchOptions) -> LoadResult:
+    command = [
+        sys.executable, "-m", "uvicorn", "kabuguard.bench.echo:app",
+        "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    with _server(command, {}, ready_path="/docs") as port:
+        return _load(port, "/echo", "echo", {}, options, rate=None)
+
+
+def _load(
+    port: int,
+    path: str,
+    prefix: str,
+    headers: dict[str, str],
+    options: BenchOptions,
+    *,
+    rate: float | None,
+) -> LoadResult:
+    templates = list(workload.events(2_000, prefix="t"))
+    run_id = f"{prefix}-{time.time_ns()}"
+
+    def body_for(index: int) -> bytes:
+        document = templates[index % len(templates)] | {"event_id": f"{run_id}-{index}"}
+        return orjson.dumps(document)
+
+    return run_load(
+        "127.0.0.1",
+        port,
+        path,
+        body_for,
+        headers=headers,
+        connections=options.connections if rate is None else 16,
+        duration_s=options.seconds,
+        warmup_s=options.warmup,
+        rate_per_s=rate,
+    )
+
+
+def _create_key(database_url: str) -> str:
+    database = Database(database_url)
+    try:
+        with database.write() as session:
+            return apikeys.create(
+                session,
+                name=f"bench-{time.time_ns()}",
+                scopes=DEFAULT_SCOPES,
+                pepper=os.environ.get("KABUGUARD_API_KEY_PEPPER", DEVELOPMENT_PEPPER).encode(),
+                actor="bench",
+                at=datetime.now(UTC),
+            )
+    finally:
+        database.dispose()
+
+
+def _kabuguard() -> str:
+    return str(Path(sys.executable).parent / "kabuguard")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _server(command: list[str], env: dict[str, str], ready_path: str = "/readyz") -> Iterator[int]:
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 (our own entry points, no shell)
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        env=os.environ | env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_ready(port, ready_path, process)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"the benchmark server exited early:\n{stderr}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the benchmark server did not become ready within 30 s")

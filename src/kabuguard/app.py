@@ -28,13 +28,9 @@ from kabuguard.audit.models import AuditHead
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.decisions import routes as decision_routes
-from kabuguard.decisions.interfaces import (
-    DecisionNotFound,
-    EventFromFuture,
-    IdempotencyConflict,
-    InvalidCursor,
-)
+from kabuguard.decisions.interfaces import ERROR_STATUS
 from kabuguard.decisions.services import DecisionService, Policies
+from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.lists import routes as list_routes
 from kabuguard.parsing import ApiError
 from kabuguard.risk.events import EVENT_ADAPTER
@@ -60,9 +56,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     policies = load_policies(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_record_policy_activation, database, policies, clock())
+        app.state.committer.start()
         yield
+        await run_in_threadpool(app.state.committer.stop)
         database.dispose()
 
     app = FastAPI(
@@ -84,6 +82,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         clock=clock,
         max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
     )
+    app.state.committer = GroupCommitter(app.state.decisions)
     app.include_router(decision_routes.router)
     app.include_router(list_routes.router)
     _add_operational_routes(app, database)
@@ -155,11 +154,8 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 def _add_error_handlers(app: FastAPI) -> None:
     simple: dict[type[Exception], tuple[int, str]] = {
         MissingScope: (403, "forbidden"),
-        IdempotencyConflict: (409, "idempotency_conflict"),
-        DecisionNotFound: (404, "not_found"),
         NotListed: (404, "not_listed"),
-        InvalidCursor: (400, "invalid_cursor"),
-        EventFromFuture: (422, "invalid_event"),
+        **ERROR_STATUS,
     }
 
     def mapped(status: int, code: str) -> Callable[[Request, Exception], Response]:

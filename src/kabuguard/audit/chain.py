@@ -1,9 +1,14 @@
 """Canonical encoding, hashing and verification of audit entries — no storage here.
 
-Each entry's hash is SHA-256 over the previous entry's hash and the RFC 8785 (JCS) canonical
-JSON of the entry, so modifying, deleting, inserting or reordering entries breaks the chain at
-the first entry touched. A separate head (last sequence number and hash) reveals entries cut
-from the end; anchoring the head outside the database (docs/operations.md) closes the rest.
+Each entry's hash is SHA-256 over the previous entry's hash and the canonical JSON of the
+entry, so modifying, deleting, inserting or reordering entries breaks the chain at the first
+entry touched. Canonical JSON here is UTF-8, keys sorted by code point, no insignificant
+white space, minimal string escaping — exactly what orjson writes with OPT_SORT_KEYS. Entries
+hold only strings, integers, booleans, nulls, lists and objects (no floats, whose text forms
+differ between libraries), so any JSON library that sorts keys reproduces the bytes.
+
+A separate head (last sequence number and hash) reveals entries cut from the end; anchoring
+the head outside the database (docs/operations.md) closes the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import rfc8785
+import orjson
 
 GENESIS_HASH = "0" * 64
 
@@ -45,9 +50,8 @@ class Entry:
 
 
 def canonical(value: Any) -> bytes:
-    """RFC 8785 canonical JSON bytes (sorted keys, no spaces, normalised numbers)."""
-    encoded: bytes = rfc8785.dumps(value)
-    return encoded
+    """Canonical JSON bytes: sorted keys, no spaces, UTF-8 (see the module docstring)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_text(value: Mapping[str, Any]) -> str:

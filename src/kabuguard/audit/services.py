@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,19 @@ _MOVE_HEAD = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    kind: AuditKind
+    actor: str
+    subject: str
+    payload: Mapping[str, Any]
+
+
+def lock_head(session: Session) -> None:
+    """Take the chain's head lock now; it serialises writers until the transaction ends."""
+    _locked_head(session)
+
+
 def append(
     session: Session,
     *,
@@ -41,40 +55,49 @@ def append(
     payload: Mapping[str, Any],
     at: datetime,
 ) -> str:
-    """Append one entry in the caller's transaction and return its hash.
+    """Append one entry in the caller's transaction and return its hash."""
+    return append_many(session, [NewEntry(kind, actor, subject, payload)], at=at)
+
+
+def append_many(session: Session, entries: Sequence[NewEntry], *, at: datetime) -> str:
+    """Append entries in order in the caller's transaction; return the new head hash.
 
     The head row is locked (FOR UPDATE; BEGIN IMMEDIATE on SQLite) at the first append of a
     transaction, so concurrent writers extend the chain one after another, never forking it.
     """
     seq, prev_hash = _locked_head(session)
-    text = canonical_text(payload)
-    seq += 1
-    digest = entry_hash(
-        seq=seq,
-        recorded_at=at,
-        kind=kind.value,
-        actor=actor,
-        subject=subject,
-        payload=text,
-        prev_hash=prev_hash,
-    )
-    connection = session.connection()
-    connection.execute(
-        _INSERT_ENTRY,
-        {
-            "seq": seq,
-            "recorded_at": at,
-            "kind": kind.value,
-            "actor": actor,
-            "subject": subject,
-            "payload": text,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
-    )
-    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
-    session.info[_HEAD_KEY] = (seq, digest)
-    return digest
+    rows = []
+    for entry in entries:
+        text = canonical_text(entry.payload)
+        seq += 1
+        digest = entry_hash(
+            seq=seq,
+            recorded_at=at,
+            kind=entry.kind.value,
+            actor=entry.actor,
+            subject=entry.subject,
+            payload=text,
+            prev_hash=prev_hash,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "recorded_at": at,
+                "kind": entry.kind.value,
+                "actor": entry.actor,
+                "subject": entry.subject,
+                "payload": text,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    if rows:
+        connection = session.connection()
+        connection.execute(_INSERT_ENTRY, rows)
+        connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+        session.info[_HEAD_KEY] = (seq, prev_hash)
+    return prev_hash
 
 
 def _locked_head(session: Session) -> tuple[int, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 
@@ -40,3 +41,22 @@ class DecisionNotFound(DecisionError):
 class InvalidCursor(DecisionError):
     def __init__(self) -> None:
         super().__init__("cursor is not one this API issued; start again without it")
+
+
+class StorageFailed(DecisionError):
+    """The database refused or lost the write; the caller may retry with the same event."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the decision could not be stored; retry with the same event_id (it is idempotent)"
+        )
+
+
+# One status and code per error, shared by single submissions and batch items.
+ERROR_STATUS: Mapping[type[Exception], tuple[int, str]] = {
+    IdempotencyConflict: (409, "idempotency_conflict"),
+    EventFromFuture: (422, "invalid_event"),
+    DecisionNotFound: (404, "not_found"),
+    InvalidCursor: (400, "invalid_cursor"),
+    StorageFailed: (503, "storage_unavailable"),
+}

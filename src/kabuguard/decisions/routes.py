@@ -14,6 +14,7 @@ from kabuguard.apikeys.services import ApiKey
 from kabuguard.config import Settings
 from kabuguard.decisions.schemas import BatchOut, DecisionOut, ErrorOut, TimelineOut
 from kabuguard.decisions.services import DecisionService, ItemError
+from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.http import read_body
 from kabuguard.parsing import ApiError, load_json, parse_event
 from kabuguard.risk.events import EVENT_ADAPTER, Event
@@ -56,7 +57,8 @@ async def submit_event(
     request: Request, key: Annotated[ApiKey, Depends(require(Scope.EVENTS_WRITE))]
 ) -> Response:
     event = parse_event(await read_body(request, _settings(request).max_event_bytes))
-    submitted = await run_in_threadpool(_service(request).submit, event, f"apikey:{key.name}")
+    committer: GroupCommitter = request.app.state.committer
+    submitted = await committer.submit(event, f"apikey:{key.name}")
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
     return _json(submitted.decision, headers=headers)
 

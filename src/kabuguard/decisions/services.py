@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, bindparam, insert, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kabuguard import observability
@@ -22,10 +22,13 @@ from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
 from kabuguard.db import Database
 from kabuguard.decisions.interfaces import (
+    ERROR_STATUS,
+    DecisionError,
     DecisionNotFound,
     EventFromFuture,
     IdempotencyConflict,
     InvalidCursor,
+    StorageFailed,
 )
 from kabuguard.decisions.models import DecisionRow, EventRow
 from kabuguard.decisions.records import (
@@ -39,19 +42,19 @@ from kabuguard.decisions.records import (
 from kabuguard.risk.engine import decide
 from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
-from kabuguard.state.sql import NetworkCache, SqlState
+from kabuguard.state.sql import NetworkCache, SqlBatch
 
 Clock = Callable[[], datetime]
 
-# Built once per dialect: insert the event unless its id exists, and say whether it did.
-# RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
-_INSERT_EVENT = {
-    name: dialect_insert(EventRow)
-    .on_conflict_do_nothing(index_elements=["event_id"])
-    .returning(EventRow.event_id)
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+log = logging.getLogger(__name__)
+
+# Built once: constructing statements per call costs more than running them.
+_INSERT_EVENT = insert(EventRow)
 _INSERT_DECISION = insert(DecisionRow)
+_DIGESTS = select(EventRow.event_id, EventRow.digest).where(
+    EventRow.event_id.in_(bindparam("ids", expanding=True))
+)
+_DECISIONS = select(DecisionRow).where(DecisionRow.event_id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,89 +102,88 @@ class DecisionService:
         self._networks = networks or NetworkCache()
 
     def submit(self, event: Event, actor: str) -> Submitted:
-        with self._db.write() as session:
-            return self._decide_in(session, event, actor, self._clock())
+        [outcome] = self.decide_many([(event, actor)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def decide_many(self, items: Sequence[tuple[Event, str]]) -> list[Submitted | DecisionError]:
+        """Decide items in order in one transaction (group commit), each with its own result.
+
+        Should the shared transaction fail, every item is retried in a transaction of its own,
+        so one item's storage error never costs its neighbours their decisions.
+        """
+        try:
+            with self._db.write() as session:
+                return self._decide_in(session, items, self._clock())
+        except SQLAlchemyError:
+            if len(items) == 1:
+                log.exception("storing a decision failed")
+                return [StorageFailed()]
+            log.warning("group commit failed; retrying %d items one by one", len(items))
+            return [self.decide_many([item])[0] for item in items]
 
     def submit_batch(
         self, items: Sequence[Event | ItemError], actor: str, *, commit_every: int
     ) -> list[dict[str, Any]]:
         """Decide every valid item in order; a bad item gets its own error, never fails others."""
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(items), commit_every):
-            with self._db.write() as session:
-                now = self._clock()
-                for index in range(start, min(start + commit_every, len(items))):
-                    results.append(self._batch_item(session, index, items[index], actor, now))
-        return results
+        events = [
+            (index, item) for index, item in enumerate(items) if not isinstance(item, ItemError)
+        ]
+        outcomes: dict[int, Submitted | DecisionError] = {}
+        for start in range(0, len(events), commit_every):
+            chunk = events[start : start + commit_every]
+            decided = self.decide_many([(event, actor) for _, event in chunk])
+            outcomes.update(
+                (index, outcome) for (index, _), outcome in zip(chunk, decided, strict=True)
+            )
+        return [_batch_result(index, item, outcomes.get(index)) for index, item in enumerate(items)]
 
-    def _batch_item(
-        self, session: Session, index: int, item: Event | ItemError, actor: str, now: datetime
-    ) -> dict[str, Any]:
-        if isinstance(item, ItemError):
-            return _item_error(
-                index,
-                event_id=None,
-                status=item.status,
-                code=item.code,
-                message=item.message,
-                fields=item.fields,
-            )
-        try:
-            with session.begin_nested():
-                submitted = self._decide_in(session, item, actor, now)
-        except IdempotencyConflict as error:
-            audit.forget_head(session)
-            return _item_error(
-                index,
-                event_id=item.event_id,
-                status=409,
-                code="idempotency_conflict",
-                message=str(error),
-                fields=[],
-            )
-        except EventFromFuture as error:
-            audit.forget_head(session)
-            return _item_error(
-                index,
-                event_id=item.event_id,
-                status=422,
-                code="invalid_event",
-                message=str(error),
-                fields=[],
-            )
-        return {
-            "index": index,
-            "event_id": item.event_id,
-            "status": 200,
-            "replayed": submitted.replayed,
-            "decision": submitted.decision,
-        }
-
-    def _decide_in(self, session: Session, event: Event, actor: str, now: datetime) -> Submitted:
+    def _decide_in(
+        self, session: Session, items: Sequence[tuple[Event, str]], now: datetime
+    ) -> list[Submitted | DecisionError]:
+        # The head lock comes first: it serialises writers, so the existence check below
+        # cannot race another transaction inserting the same event id.
+        audit.lock_head(session)
+        documents = [event_document(event) for event, _ in items]
+        digests = [event_digest(document) for document in documents]
+        stored = _stored_digests(session, [event.event_id for event, _ in items])
+        fresh = _first_new_occurrences(items, stored)
+        state = SqlBatch(session, self._networks, [items[i][0] for i in fresh])
         limit = now + self._max_future_skew
-        if event.occurred_at > limit:
-            raise EventFromFuture(event.event_id, event.occurred_at, limit)
-        document = event_document(event)
-        digest = event_digest(document)
-        if not _insert_event(session, event, document, digest, now):
-            return Submitted(_stored(session, event.event_id, digest), replayed=True)
-        state = SqlState(session, self._networks)
+        results: list[Submitted | DecisionError | None] = [None] * len(items)
+        first_seen: dict[str, int] = {}
+        writes = _Writes()
+        for index, (event, actor) in enumerate(items):
+            if event.occurred_at > limit:
+                results[index] = EventFromFuture(event.event_id, event.occurred_at, limit)
+            elif index in fresh:
+                decision = self._decide_one(event, state, now)
+                writes.add(
+                    event, actor=actor, document=documents[index], digest=digests[index],
+                    decision=decision, now=now,
+                )  # fmt: skip
+                results[index] = Submitted(decision, replayed=False)
+                first_seen[event.event_id] = index
+            elif event.event_id in first_seen:
+                earlier = first_seen[event.event_id]
+                results[index] = _replay_of(
+                    event, digests[index], digests[earlier], results[earlier]
+                )
+            elif stored.get(event.event_id) != digests[index]:
+                results[index] = IdempotencyConflict(event.event_id)
+        writes.flush(session, state, now)
+        _fill_replays(session, items, results)
+        for decision in writes.decisions:
+            observability.record_decision(decision)
+        return [result if result is not None else DecisionNotFound("") for result in results]
+
+    def _decide_one(self, event: Event, state: SqlBatch, now: datetime) -> dict[str, Any]:
         signals = state.signals_for(event)
         decision = decide(event, signals, self._policies.live, self._policies.shadow)
         state.record(event, decision.live)
         restrictions = in_force(signals.restrictions, decision.live.restrictions, event.occurred_at)
-        result = decision_document(decision, restrictions, now)
-        session.connection().execute(_INSERT_DECISION, _decision_row(result, now))
-        audit.append(
-            session,
-            kind=AuditKind.DECISION_RECORDED,
-            actor=actor,
-            subject=event.event_id,
-            payload=_audit_payload(event, digest, result),
-            at=now,
-        )
-        observability.record_decision(result)
-        return Submitted(result, replayed=False)
+        return decision_document(decision, restrictions, now)
 
     def get(self, event_id: str) -> dict[str, Any]:
         with self._db.read() as session:
@@ -219,33 +221,121 @@ class DecisionService:
         return TimelinePage(items, next_cursor)
 
 
-def _insert_event(
-    session: Session, event: Event, document: dict[str, Any], digest: str, now: datetime
-) -> bool:
-    """Insert the event unless its id exists; True when this call inserted it."""
-    connection = session.connection()
-    row = {
-        "event_id": event.event_id,
-        "type": event.type.value,
-        "customer_id": event.customer_id,
-        "occurred_at": event.occurred_at,
-        "received_at": now,
-        "digest": digest,
-        "payload": dumps(document),
+class _Writes:
+    """Rows a batch adds, written with one executemany per table at the end."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.decisions: list[dict[str, Any]] = []
+        self.audit: list[audit.NewEntry] = []
+
+    def add(
+        self,
+        event: Event,
+        *,
+        actor: str,
+        document: dict[str, Any],
+        digest: str,
+        decision: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self.events.append(
+            {
+                "event_id": event.event_id,
+                "type": event.type.value,
+                "customer_id": event.customer_id,
+                "occurred_at": event.occurred_at,
+                "received_at": now,
+                "digest": digest,
+                "payload": dumps(document),
+            }
+        )
+        self.decisions.append(decision)
+        payload = _audit_payload(event, digest, decision)
+        self.audit.append(
+            audit.NewEntry(AuditKind.DECISION_RECORDED, actor, event.event_id, payload)
+        )
+
+    def flush(self, session: Session, state: SqlBatch, now: datetime) -> None:
+        if not self.events:
+            return
+        connection = session.connection()
+        connection.execute(_INSERT_EVENT, self.events)
+        connection.execute(_INSERT_DECISION, [_decision_row(d, now) for d in self.decisions])
+        state.flush()
+        audit.append_many(session, self.audit, at=now)
+
+
+def _stored_digests(session: Session, event_ids: list[str]) -> dict[str, str]:
+    unique = sorted(set(event_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(unique), 500):
+        rows = session.connection().execute(_DIGESTS, {"ids": unique[start : start + 500]})
+        found.update((row.event_id, row.digest) for row in rows)
+    return found
+
+
+def _first_new_occurrences(items: Sequence[tuple[Event, str]], stored: dict[str, str]) -> set[int]:
+    first: dict[str, int] = {}
+    for index, (event, _) in enumerate(items):
+        if event.event_id not in stored:
+            first.setdefault(event.event_id, index)
+    return set(first.values())
+
+
+def _replay_of(
+    event: Event, digest: str, earlier_digest: str, earlier: Submitted | DecisionError | None
+) -> Submitted | DecisionError:
+    if digest != earlier_digest:
+        return IdempotencyConflict(event.event_id)
+    if isinstance(earlier, Submitted):
+        return Submitted(earlier.decision, replayed=True)
+    return earlier if earlier is not None else DecisionNotFound(event.event_id)
+
+
+def _fill_replays(
+    session: Session,
+    items: Sequence[tuple[Event, str]],
+    results: list[Submitted | DecisionError | None],
+) -> None:
+    """Answer repeats of stored events with the stored decision."""
+    missing = [index for index, result in enumerate(results) if result is None]
+    if not missing:
+        return
+    ids = sorted({items[index][0].event_id for index in missing})
+    rows = {
+        row.event_id: _row_document(row)
+        for start in range(0, len(ids), 500)
+        for row in session.execute(_DECISIONS, {"ids": ids[start : start + 500]}).scalars()
     }
-    return connection.execute(_INSERT_EVENT[connection.dialect.name], row).first() is not None
+    for index in missing:
+        event_id = items[index][0].event_id
+        stored = rows.get(event_id)
+        results[index] = Submitted(stored, True) if stored else DecisionNotFound(event_id)
 
 
-def _stored(session: Session, event_id: str, digest: str) -> dict[str, Any]:
-    stored_digest = session.execute(
-        select(EventRow.digest).where(EventRow.event_id == event_id)
-    ).scalar_one()
-    if stored_digest != digest:
-        raise IdempotencyConflict(event_id)
-    row = session.get(DecisionRow, event_id)
-    if row is None:  # the event row and its decision are written in one transaction
-        raise DecisionNotFound(event_id)
-    return _row_document(row)
+def _batch_result(
+    index: int, item: Event | ItemError, outcome: Submitted | DecisionError | None
+) -> dict[str, Any]:
+    if isinstance(item, ItemError):
+        return _item_error(
+            index, event_id=None, status=item.status, code=item.code, message=item.message,
+            fields=item.fields,
+        )  # fmt: skip
+    if isinstance(outcome, Submitted):
+        return {
+            "index": index,
+            "event_id": item.event_id,
+            "status": 200,
+            "replayed": outcome.replayed,
+            "decision": outcome.decision,
+        }
+    status, code = (500, "internal_error")
+    if outcome is not None:
+        status, code = ERROR_STATUS.get(type(outcome), (status, code))
+    return _item_error(
+        index, event_id=item.event_id, status=status, code=code, message=str(outcome), fields=[]
+    )
 
 
 def _decision_row(document: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
 from kabuguard.risk.signals import BlockedNetwork, IPNetwork, SymbolHalt
-from kabuguard.state.sql import NetworkCache, SqlState
+from kabuguard.state.sql import SqlState
 
 
 class ListService:
     def __init__(self, session: Session, *, actor: str, at: datetime) -> None:
-        self._state = SqlState(session, NetworkCache())
+        self._state = SqlState(session)
         self._session = session
         self._actor = actor
         self._at = at

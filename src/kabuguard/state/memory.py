@@ -30,6 +30,23 @@ class MemoryState:
         self._index = NetworkIndex(())
         self.instruments: dict[tuple[str, str], Instrument | Price] = {}
 
+    @classmethod
+    def load(
+        cls,
+        *,
+        locks: dict[str, CustomerLockState],
+        restrictions: dict[str, list[Restriction]],
+        halts: list[SymbolHalt],
+        networks: NetworkIndex,
+    ) -> MemoryState:
+        """A state seeded from a snapshot (the SQL batch loads one per transaction)."""
+        state = cls()
+        state._locks = dict(locks)
+        state._restrictions = {customer: list(found) for customer, found in restrictions.items()}
+        state._halts = {(halt.market, halt.symbol): halt for halt in halts}
+        state._index = networks
+        return state
+
     # DecisionState
 
     def signals_for(self, event: Event) -> Signals:
@@ -65,18 +82,16 @@ class MemoryState:
             if effects.unlock:
                 self._locks.pop(customer, None)
             if effects.restrictions:
-                self._restrictions.setdefault(customer, []).extend(effects.restrictions)
+                kept = self.active_restrictions(customer, event.occurred_at)
+                self._restrictions[customer] = [*kept, *effects.restrictions]
         if effects.reference is not None:
             key = (effects.reference.market, effects.reference.symbol)
             self.instruments[key] = effects.reference
 
     def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
-        kept = [r for r in self._restrictions.get(customer_id, []) if r.until > at]
-        if kept:
-            self._restrictions[customer_id] = kept
-        else:
-            self._restrictions.pop(customer_id, None)
-        return tuple(kept)
+        # Expired entries are dropped when the customer next gains one (record), so memory
+        # stays bounded in a long replay without reads mutating state.
+        return tuple(r for r in self._restrictions.get(customer_id, ()) if r.until > at)
 
     # Lists
 

@@ -1,9 +1,14 @@
-"""State in the relational database (SQLite or PostgreSQL), inside the caller's transaction."""
+"""State in the relational database (SQLite or PostgreSQL), inside the caller's transaction.
+
+Decisions use `SqlBatch`: the state a batch of events needs is loaded in a handful of queries,
+the batch is decided against an in-memory overlay (so an event sees the effects of the ones
+before it), and the changes are written at the end. Lists are changed through `SqlState`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from ipaddress import ip_network
 from typing import Any
@@ -15,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Restriction, Verdict
-from kabuguard.risk.events import Event, Instrument, Order
+from kabuguard.risk.events import Event, Instrument, Price
 from kabuguard.risk.signals import BlockedNetwork, CustomerLockState, IPNetwork, Signals, SymbolHalt
-from kabuguard.state.effects import Effects, effects_of, empty_signals, wants_halt_check
+from kabuguard.state.effects import Effects, effects_of
 from kabuguard.state.interfaces import NotListed
+from kabuguard.state.memory import MemoryState
 from kabuguard.state.models import (
     BlockedNetworkRow,
     CustomerLockRow,
@@ -30,29 +36,72 @@ from kabuguard.state.models import (
 from kabuguard.state.networks import NetworkIndex
 
 BLOCKED_NETWORKS = "blocked_networks"
+_IN_CHUNK = 500  # bound the parameters of one IN (...) query
 
-# The per-decision reads and writes, built once (statement construction dominates otherwise).
-_LOCK = select(CustomerLockRow.since, CustomerLockRow.initiated_by, CustomerLockRow.reason).where(
-    CustomerLockRow.customer_id == bindparam("customer_id")
-)
+_LOCKS = select(
+    CustomerLockRow.customer_id,
+    CustomerLockRow.since,
+    CustomerLockRow.initiated_by,
+    CustomerLockRow.reason,
+).where(CustomerLockRow.customer_id.in_(bindparam("customers", expanding=True)))
 _RESTRICTIONS = (
     select(
+        RestrictionRow.customer_id,
         RestrictionRow.capability,
         RestrictionRow.until,
         RestrictionRow.enforcement,
         RestrictionRow.reason,
     )
-    .where(RestrictionRow.customer_id == bindparam("customer_id"))
+    .where(RestrictionRow.customer_id.in_(bindparam("customers", expanding=True)))
     .where(RestrictionRow.until > bindparam("at"))
     .order_by(RestrictionRow.until, RestrictionRow.id)
 )
-_HALT = select(
+_HALTS = select(
     HaltedSymbolRow.symbol, HaltedSymbolRow.market, HaltedSymbolRow.reason, HaltedSymbolRow.until
-).where(
-    HaltedSymbolRow.market == bindparam("market"), HaltedSymbolRow.symbol == bindparam("symbol")
-)
+).where(HaltedSymbolRow.until.is_(None) | (HaltedSymbolRow.until > bindparam("at")))
 _LIST_VERSION = select(ListVersionRow.version).where(ListVersionRow.name == bindparam("name"))
 _INSERT_RESTRICTION = insert(RestrictionRow)
+_DELETE_LOCK = delete(CustomerLockRow).where(CustomerLockRow.customer_id == bindparam("customer"))
+_INSTRUMENT_COLUMNS = (
+    "name",
+    "currency",
+    "lot_size",
+    "listed_shares",
+    "average_daily_volume",
+    "limit_up",
+    "limit_down",
+    "reference_at",
+)
+_PRICE_COLUMNS = ("last", "previous_close", "limit_up", "limit_down", "price_at")
+_LOCK_COLUMNS = ("since", "initiated_by", "reason", "event_id")
+
+
+def _upserts(dialect_insert: Any) -> dict[str, Any]:
+    """Insert-or-update statements keyed by what they store, for one dialect."""
+
+    def upsert(model: Any, keys: list[str], columns: tuple[str, ...]) -> Any:
+        statement = dialect_insert(model)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={column: statement.excluded[column] for column in columns}
+        )
+
+    return {
+        "instrument": upsert(InstrumentRow, ["market", "symbol"], _INSTRUMENT_COLUMNS),
+        "price": upsert(InstrumentRow, ["market", "symbol"], _PRICE_COLUMNS),
+        "lock": upsert(CustomerLockRow, ["customer_id"], _LOCK_COLUMNS),
+        "halt": upsert(HaltedSymbolRow, ["market", "symbol"], ("reason", "until")),
+        "block": upsert(BlockedNetworkRow, ["network"], ("reason", "until")),
+        "list_version": dialect_insert(ListVersionRow).on_conflict_do_nothing(
+            index_elements=["name"]
+        ),
+    }
+
+
+_UPSERTS = {"postgresql": _upserts(pg_insert), "sqlite": _upserts(sqlite_insert)}
+
+
+def _upsert(session: Session, kind: str) -> Any:
+    return _UPSERTS[session.connection().dialect.name][kind]
 
 
 class NetworkCache:
@@ -73,68 +122,93 @@ class NetworkCache:
             return self._index
 
 
-class SqlState:
-    """Implements DecisionState and Lists over one SQLAlchemy session."""
+class SqlBatch:
+    """DecisionState for one batch of events inside one transaction; `flush()` writes it."""
 
-    def __init__(self, session: Session, networks: NetworkCache) -> None:
+    def __init__(self, session: Session, networks: NetworkCache, events: Sequence[Event]) -> None:
         self._session = session
-        self._networks = networks
+        self._pending: list[tuple[str, Effects]] = []
+        customers = sorted({e.customer_id for e in events if e.customer_id is not None})
+        earliest = min((e.occurred_at for e in events), default=None)
+        self._memory = MemoryState.load(
+            locks=self._load_locks(customers),
+            restrictions=self._load_restrictions(customers, earliest),
+            halts=self._load_halts(earliest) if earliest is not None else [],
+            networks=networks.index(session) if events else NetworkIndex(()),
+        )
 
     def signals_for(self, event: Event) -> Signals:
-        signals = empty_signals(event)
-        customer = event.customer_id
-        blocked = None
-        if signals.ip.address is not None:
-            blocked = self._networks.index(self._session).match(
-                signals.ip.address, event.occurred_at
-            )
-        halt = None
-        if wants_halt_check(event):
-            assert isinstance(event, Order)
-            halt = self._halt(event.symbol, event.market, event.occurred_at)
-        return dataclasses.replace(
-            signals,
-            lock=self._lock_of(customer) if customer is not None else None,
-            restrictions=(
-                self.active_restrictions(customer, event.occurred_at)
-                if customer is not None
-                else ()
-            ),
-            blocked_network=blocked,
-            symbol_halt=halt,
-        )
+        return self._memory.signals_for(event)
 
     def record(self, event: Event, verdict: Verdict) -> None:
-        effects = effects_of(event, verdict)
-        if effects.customer_id is not None:
-            self._apply_customer(effects, event.event_id)
-        if effects.reference is not None:
-            self._upsert_reference(effects.reference)
+        self._memory.record(event, verdict)
+        self._pending.append((event.event_id, effects_of(event, verdict)))
 
     def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
-        rows = self._session.connection().execute(
-            _RESTRICTIONS, {"customer_id": customer_id, "at": at}
-        )
-        return tuple(
-            Restriction(
-                capability=Capability(row.capability),
-                until=row.until,
-                enforcement=Outcome(row.enforcement),
-                reason=ReasonCode(row.reason),
-            )
-            for row in rows
-        )
+        return self._memory.active_restrictions(customer_id, at)
 
-    # Lists
+    def flush(self) -> None:
+        """Write what the batch changed, in event order (the events' rows must exist first)."""
+        connection = self._session.connection()
+        restrictions: list[dict[str, Any]] = []
+        for event_id, effects in self._pending:
+            customer = effects.customer_id
+            if customer is not None and effects.lock is not None:
+                lock = effects.lock
+                row = {"customer_id": customer, "since": lock.since, "event_id": event_id}
+                row |= {"initiated_by": lock.initiated_by, "reason": lock.reason}
+                connection.execute(_upsert(self._session, "lock"), row)
+            if customer is not None and effects.unlock:
+                connection.execute(_DELETE_LOCK, {"customer": customer})
+            restrictions += [_restriction_row(customer, event_id, r) for r in effects.restrictions]
+            if effects.reference is not None:
+                kind, row = _reference_row(effects.reference)
+                connection.execute(_upsert(self._session, kind), row)
+        if restrictions:
+            connection.execute(_INSERT_RESTRICTION, restrictions)
+        self._pending.clear()
+
+    def _load_locks(self, customers: list[str]) -> dict[str, CustomerLockState]:
+        return {
+            row.customer_id: CustomerLockState(row.since, row.initiated_by, row.reason)
+            for chunk in _chunks(customers)
+            for row in self._session.connection().execute(_LOCKS, {"customers": chunk})
+        }
+
+    def _load_restrictions(
+        self, customers: list[str], earliest: datetime | None
+    ) -> dict[str, list[Restriction]]:
+        found: dict[str, list[Restriction]] = {}
+        if earliest is None:
+            return found
+        for chunk in _chunks(customers):
+            params = {"customers": chunk, "at": earliest}
+            for row in self._session.connection().execute(_RESTRICTIONS, params):
+                found.setdefault(row.customer_id, []).append(
+                    Restriction(
+                        capability=Capability(row.capability),
+                        until=row.until,
+                        enforcement=Outcome(row.enforcement),
+                        reason=ReasonCode(row.reason),
+                    )
+                )
+        return found
+
+    def _load_halts(self, earliest: datetime) -> list[SymbolHalt]:
+        rows = self._session.connection().execute(_HALTS, {"at": earliest})
+        return [SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows]
+
+
+class SqlState:
+    """Implements Lists (symbol halts, blocked networks) over one SQLAlchemy session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     def halt_symbol(self, halt: SymbolHalt) -> None:
-        values = {
-            "market": halt.market,
-            "symbol": halt.symbol,
-            "reason": halt.reason,
-            "until": halt.until,
-        }
-        self._upsert(HaltedSymbolRow, values, ("market", "symbol"))
+        row: dict[str, Any] = {"market": halt.market, "symbol": halt.symbol}
+        row |= {"reason": halt.reason, "until": halt.until}
+        self._session.execute(_upsert(self._session, "halt"), row)
 
     def lift_halt(self, symbol: str, market: str) -> SymbolHalt:
         row = self._session.get(HaltedSymbolRow, (market, symbol))
@@ -148,14 +222,14 @@ class SqlState:
     def halts(self, at: datetime) -> list[SymbolHalt]:
         rows = self._session.execute(
             select(HaltedSymbolRow)
-            .where((HaltedSymbolRow.until.is_(None)) | (HaltedSymbolRow.until > at))
+            .where(HaltedSymbolRow.until.is_(None) | (HaltedSymbolRow.until > at))
             .order_by(HaltedSymbolRow.market, HaltedSymbolRow.symbol)
         ).scalars()
         return [SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows]
 
     def block_network(self, blocked: BlockedNetwork) -> None:
-        values = {"network": str(blocked.network), "reason": blocked.reason, "until": blocked.until}
-        self._upsert(BlockedNetworkRow, values, ("network",))
+        row = {"network": str(blocked.network), "reason": blocked.reason, "until": blocked.until}
+        self._session.execute(_upsert(self._session, "block"), row)
         self._bump(BLOCKED_NETWORKS)
 
     def unblock_network(self, network: IPNetwork) -> BlockedNetwork:
@@ -171,111 +245,51 @@ class SqlState:
     def blocked_networks(self, at: datetime) -> list[BlockedNetwork]:
         rows = self._session.execute(
             select(BlockedNetworkRow).where(
-                (BlockedNetworkRow.until.is_(None)) | (BlockedNetworkRow.until > at)
+                BlockedNetworkRow.until.is_(None) | (BlockedNetworkRow.until > at)
             )
         ).scalars()
         return sorted(
             (_blocked(r) for r in rows), key=lambda b: (b.network.version, str(b.network))
         )
 
-    # internals
-
-    def _lock_of(self, customer_id: str) -> CustomerLockState | None:
-        row = self._session.connection().execute(_LOCK, {"customer_id": customer_id}).first()
-        return None if row is None else CustomerLockState(row.since, row.initiated_by, row.reason)
-
-    def _halt(self, symbol: str, market: str, at: datetime) -> SymbolHalt | None:
-        params = {"market": market, "symbol": symbol}
-        row = self._session.connection().execute(_HALT, params).first()
-        if row is None or (row.until is not None and row.until <= at):
-            return None
-        return SymbolHalt(row.symbol, row.market, row.reason, row.until)
-
-    def _apply_customer(self, effects: Effects, event_id: str) -> None:
-        customer = effects.customer_id
-        assert customer is not None
-        if effects.lock is not None:
-            values = {
-                "customer_id": customer,
-                "since": effects.lock.since,
-                "initiated_by": effects.lock.initiated_by,
-                "reason": effects.lock.reason,
-                "event_id": event_id,
-            }
-            self._upsert(CustomerLockRow, values, ("customer_id",))
-        if effects.unlock:
-            self._session.execute(
-                delete(CustomerLockRow).where(CustomerLockRow.customer_id == customer)
-            )
-        if effects.restrictions:
-            self._session.connection().execute(
-                _INSERT_RESTRICTION,
-                [
-                    {
-                        "customer_id": customer,
-                        "capability": r.capability.value,
-                        "until": r.until,
-                        "enforcement": r.enforcement.value,
-                        "reason": r.reason.value,
-                        "event_id": event_id,
-                    }
-                    for r in effects.restrictions
-                ],
-            )
-
-    def _upsert_reference(self, reference: Any) -> None:
-        values: dict[str, Any] = {"market": reference.market, "symbol": reference.symbol}
-        if isinstance(reference, Instrument):
-            values |= {
-                "name": reference.name,
-                "currency": reference.currency,
-                "lot_size": reference.lot_size,
-                "listed_shares": reference.listed_shares,
-                "average_daily_volume": reference.average_daily_volume,
-                "limit_up": reference.limit_up,
-                "limit_down": reference.limit_down,
-                "reference_at": reference.occurred_at,
-            }
-        else:
-            values |= {
-                "currency": "JPY",
-                "last": reference.last,
-                "previous_close": reference.previous_close,
-                "limit_up": reference.limit_up,
-                "limit_down": reference.limit_down,
-                "price_at": reference.occurred_at,
-            }
-        # A price update must not reset the instrument's currency to the placeholder.
-        self._upsert(
-            InstrumentRow,
-            values,
-            ("market", "symbol"),
-            keep=("currency",) if "last" in values else (),
-        )
-
-    def _upsert(
-        self, model: Any, values: dict[str, Any], keys: tuple[str, ...], keep: tuple[str, ...] = ()
-    ) -> None:
-        dialect = self._session.get_bind().dialect.name
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(model).values(
-            **values
-        )
-        changes = {k: v for k, v in values.items() if k not in keys and k not in keep}
-        self._session.execute(
-            statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
-        )
-
     def _bump(self, name: str) -> None:
-        dialect = self._session.get_bind().dialect.name
-        create = (pg_insert if dialect == "postgresql" else sqlite_insert)(ListVersionRow)
-        self._session.execute(
-            create.values(name=name, version=0).on_conflict_do_nothing(index_elements=["name"])
-        )
+        self._session.execute(_upsert(self._session, "list_version"), {"name": name, "version": 0})
         self._session.execute(
             update(ListVersionRow)
             .where(ListVersionRow.name == name)
             .values(version=ListVersionRow.version + 1)
         )
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _restriction_row(
+    customer: str | None, event_id: str, restriction: Restriction
+) -> dict[str, Any]:
+    return {
+        "customer_id": customer,
+        "capability": restriction.capability.value,
+        "until": restriction.until,
+        "enforcement": restriction.enforcement.value,
+        "reason": restriction.reason.value,
+        "event_id": event_id,
+    }
+
+
+def _reference_row(reference: Instrument | Price) -> tuple[str, dict[str, Any]]:
+    row: dict[str, Any] = {"market": reference.market, "symbol": reference.symbol}
+    if isinstance(reference, Instrument):
+        row |= {column: getattr(reference, column, None) for column in _INSTRUMENT_COLUMNS}
+        row["reference_at"] = reference.occurred_at
+        return "instrument", row
+    # A price for an unknown instrument creates its row; the currency stays the default
+    # until reference data arrives (the upsert never overwrites it from a price).
+    row |= {column: getattr(reference, column, None) for column in _PRICE_COLUMNS}
+    row |= {"price_at": reference.occurred_at, "currency": "JPY"}
+    return "price", row
 
 
 def _list_version(session: Session, name: str) -> int:

@@ -51,7 +51,19 @@ class Entry:
 
 def canonical(value: Any) -> bytes:
     """Canonical JSON bytes: sorted keys, no spaces, UTF-8 (see the module docstring)."""
+    _refuse_floats(value)
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _refuse_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise TypeError("audit payloads carry no floats (their text forms differ); use strings")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_floats(item)
 
 
 def canonical_text(value: Mapping[str, Any]) -> str:
@@ -111,12 +123,24 @@ def verify(entries: Iterable[Entry], head: tuple[int, str] | None) -> VerifyRepo
         expected_seq, prev_hash, count = entry.seq + 1, entry.hash, count + 1
     head_seq, head_hash = head if head is not None else (0, GENESIS_HASH)
     if (head_seq, head_hash) != (count, prev_hash):
-        problem = (
-            f"the chain ends at entry {count} but its head records entry {head_seq}: "
-            "entries were removed from the end or the head was altered"
-        )
-        return VerifyReport(count, prev_hash, Break(count + 1, problem))
+        return VerifyReport(count, prev_hash, _head_break(count, head_seq))
     return VerifyReport(count, prev_hash, None)
+
+
+def _head_break(count: int, head_seq: int) -> Break:
+    """Name the first entry the head disagrees with."""
+    if count > head_seq:
+        problem = f"the chain has {count} entries but its head records entry {head_seq}"
+        return Break(head_seq + 1, f"{problem}: entries were appended outside the head")
+    if count == head_seq:
+        return Break(
+            count, f"the head records entry {head_seq} with another hash: it was rewritten"
+        )
+    return Break(
+        count + 1,
+        f"the chain ends at entry {count} but its head records entry {head_seq}: "
+        "entries were removed from the end",
+    )
 
 
 def _check(entry: Entry, expected_seq: int, prev_hash: str) -> str | None:

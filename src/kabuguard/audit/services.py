@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -65,6 +65,7 @@ def append_many(session: Session, entries: Sequence[NewEntry], *, at: datetime) 
     The head row is locked (FOR UPDATE; BEGIN IMMEDIATE on SQLite) at the first append of a
     transaction, so concurrent writers extend the chain one after another, never forking it.
     """
+    at = at.astimezone(UTC)  # hashed as stored: the column hands instants back in UTC
     seq, prev_hash = _locked_head(session)
     rows = []
     for entry in entries:

@@ -149,7 +149,7 @@ class DecisionService:
         digests = [event_digest(document) for document in documents]
         stored = _stored_digests(session, [event.event_id for event, _ in items])
         fresh = _first_new_occurrences(items, stored)
-        state = SqlBatch(session, self._networks, [items[i][0] for i in fresh])
+        state = SqlBatch.for_events(session, self._networks, [items[i][0] for i in fresh])
         limit = now + self._max_future_skew
         results: list[Submitted | DecisionError | None] = [None] * len(items)
         first_seen: dict[str, int] = {}

@@ -46,9 +46,13 @@ class ParsedIP:
         if raw is None or raw == "":
             return cls(address=None, unparseable=False)
         try:
-            return cls(address=ip_address(raw.strip()), unparseable=False)
+            address = ip_address(raw.strip())
         except ValueError:
             return cls(address=None, unparseable=True)
+        # Dual-stack sockets report IPv4 clients as ::ffff:a.b.c.d; judge them as IPv4.
+        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+            return cls(address=address.ipv4_mapped, unparseable=False)
+        return cls(address=address, unparseable=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ before it), and the changes are written at the end. Lists are changed through `S
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -125,16 +126,34 @@ class NetworkCache:
 class SqlBatch:
     """DecisionState for one batch of events inside one transaction; `flush()` writes it."""
 
-    def __init__(self, session: Session, networks: NetworkCache, events: Sequence[Event]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        networks: NetworkCache,
+        *,
+        customers: Sequence[str],
+        earliest: datetime | None,
+    ) -> None:
+        """Load what `customers` need for events from `earliest` on (None: nothing to load)."""
         self._session = session
         self._pending: list[tuple[str, Effects]] = []
-        customers = sorted({e.customer_id for e in events if e.customer_id is not None})
-        earliest = min((e.occurred_at for e in events), default=None)
+        wanted = sorted(set(customers))
         self._memory = MemoryState.load(
-            locks=self._load_locks(customers),
-            restrictions=self._load_restrictions(customers, earliest),
+            locks=self._load_locks(wanted),
+            restrictions=self._load_restrictions(wanted, earliest),
             halts=self._load_halts(earliest) if earliest is not None else [],
-            networks=networks.index(session) if events else NetworkIndex(()),
+            networks=networks.index(session) if earliest is not None else NetworkIndex(()),
+        )
+
+    @classmethod
+    def for_events(
+        cls, session: Session, networks: NetworkCache, events: Sequence[Event]
+    ) -> SqlBatch:
+        return cls(
+            session,
+            networks,
+            customers=[e.customer_id for e in events if e.customer_id is not None],
+            earliest=min((e.occurred_at for e in events), default=None),
         )
 
     def signals_for(self, event: Event) -> Signals:
@@ -254,10 +273,12 @@ class SqlState:
 
     def _bump(self, name: str) -> None:
         self._session.execute(_upsert(self._session, "list_version"), {"name": name, "version": 0})
+        # A random token, not a counter: a rolled-back change must never share its version
+        # with a later committed one, or a worker's cache would keep the rolled-back list.
         self._session.execute(
             update(ListVersionRow)
             .where(ListVersionRow.name == name)
-            .values(version=ListVersionRow.version + 1)
+            .values(version=secrets.randbits(62))
         )
 
 

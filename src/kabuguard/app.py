@@ -226,8 +226,20 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             title=app.title, version=app.version, summary=app.summary, routes=app.routes
         )
         events = EVENT_ADAPTER.json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(events.pop("$defs", {}))
-        components["Event"] = events
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas.update(events.pop("$defs", {}))
+        schemas["Event"] = events
+        components["securitySchemes"] = {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A key from `kabuguard apikey create NAME`.",
+            }
+        }
+        for path, operations in schema["paths"].items():
+            if path.startswith("/v1/") and path != "/v1/schema/events":
+                for operation in operations.values():
+                    operation["security"] = [{"apiKey": []}]
         app.openapi_schema = schema
     return app.openapi_schema

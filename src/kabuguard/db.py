@@ -2,12 +2,14 @@
 
 One write transaction per request or job (`Database.write()`): the caller never commits
 itself. On SQLite every write transaction starts with BEGIN IMMEDIATE, so the audit chain's
-head is read under the write lock, and writers inside this process queue on a lock instead
-of SQLite's sleeping busy handler (whose back-off would dominate tail latency).
+head is read under the write lock, and writers — threads of this process and other processes
+(server workers, the CLI) alike — queue on an flock beside the database file instead of
+SQLite's busy handler, which sleeps and polls (1, 2, 5, 10 … ms) and would dominate latency.
 """
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -73,7 +75,7 @@ class Database:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if self.is_sqlite else nullcontext()
+            _SqliteWriterLock(make_url(self.url).database) if self.is_sqlite else nullcontext()
         )
 
     @contextmanager
@@ -95,6 +97,34 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _SqliteWriterLock:
+    """One writer at a time across threads and processes, woken by the kernel on release."""
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        in_file = database not in (None, "", ":memory:") and not str(database).startswith("file:")
+        self._path = f"{database}.writelock" if in_file else None
+        self._handle: Any = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._path is not None:
+                if self._handle is None:
+                    self._handle = open(self._path, "a+b")
+                fcntl.flock(self._handle, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._handle is not None:
+                fcntl.flock(self._handle, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
 
 def _ensure_sqlite_directory(url: str) -> None:

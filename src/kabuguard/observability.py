@@ -29,6 +29,14 @@ REQUEST_SECONDS = Histogram(
 )
 
 
+GROUP_COMMIT_SIZE = Histogram(
+    "kabuguard_group_commit_batch_size",
+    "Events decided together in one transaction.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+    registry=REGISTRY,
+)
+
+
 def record_decision(decision: dict[str, Any]) -> None:
     DECISIONS.labels(decision["outcome"]).inc()
     for reason in decision["reasons"]:

@@ -1,8 +1,11 @@
-"""FastAPI dependency that authenticates the caller and checks one scope."""
+"""The edge's scope check: authenticate the bearer token and require one scope.
+
+A plain call rather than a FastAPI dependency: dependency resolution cost about an eighth of the
+server's CPU per decision, and the check is one line in each handler either way. The OpenAPI
+document declares the bearer scheme itself (app.py).
+"""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
@@ -10,16 +13,13 @@ from kabuguard.apikeys.interfaces import MissingScope, Scope, Unauthenticated
 from kabuguard.apikeys.services import ApiKey, Authenticator
 
 
-def require(scope: Scope) -> Callable[[Request], Awaitable[ApiKey]]:
-    async def dependency(request: Request) -> ApiKey:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated()
-        authenticator: Authenticator = request.app.state.authenticator
-        key = authenticator.authenticate(token.strip())
-        if scope not in key.scopes:
-            raise MissingScope(scope)
-        return key
-
-    return dependency
+def authorize(request: Request, scope: Scope) -> ApiKey:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated()
+    authenticator: Authenticator = request.app.state.authenticator
+    key = authenticator.authenticate(token.strip())
+    if scope not in key.scopes:
+        raise MissingScope(scope)
+    return key

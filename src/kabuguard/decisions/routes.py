@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from kabuguard.apikeys.dependencies import require
+from kabuguard.apikeys.dependencies import authorize
 from kabuguard.apikeys.interfaces import Scope
-from kabuguard.apikeys.services import ApiKey
 from kabuguard.config import Settings
 from kabuguard.decisions.schemas import BatchOut, DecisionOut, ErrorOut, TimelineOut
 from kabuguard.decisions.services import DecisionService, ItemError
@@ -53,9 +52,8 @@ def _settings(request: Request) -> Settings:
         }
     },
 )
-async def submit_event(
-    request: Request, key: Annotated[ApiKey, Depends(require(Scope.EVENTS_WRITE))]
-) -> Response:
+async def submit_event(request: Request) -> Response:
+    key = authorize(request, Scope.EVENTS_WRITE)
     event = parse_event(await read_body(request, _settings(request).max_event_bytes))
     committer: GroupCommitter = request.app.state.committer
     submitted = await committer.submit(event, f"apikey:{key.name}")
@@ -83,9 +81,8 @@ async def submit_event(
         }
     },
 )
-async def submit_batch(
-    request: Request, key: Annotated[ApiKey, Depends(require(Scope.EVENTS_WRITE))]
-) -> Response:
+async def submit_batch(request: Request) -> Response:
+    key = authorize(request, Scope.EVENTS_WRITE)
     settings = _settings(request)
     document = load_json(await read_body(request, settings.max_batch_bytes))
     raw_items = document.get("events") if isinstance(document, dict) else None
@@ -122,8 +119,8 @@ def _item(raw: Any) -> Event | ItemError:
 async def get_decision(
     request: Request,
     event_id: Annotated[str, Path(max_length=128)],
-    _key: Annotated[ApiKey, Depends(require(Scope.DECISIONS_READ))],
 ) -> Response:
+    authorize(request, Scope.DECISIONS_READ)
     return _json(await run_in_threadpool(_service(request).get, event_id))
 
 
@@ -136,10 +133,10 @@ async def get_decision(
 async def timeline(
     request: Request,
     customer_id: Annotated[str, Path(max_length=128)],
-    _key: Annotated[ApiKey, Depends(require(Scope.CUSTOMERS_READ))],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
+    authorize(request, Scope.CUSTOMERS_READ)
     page = await run_in_threadpool(
         _service(request).timeline, customer_id, limit=limit, cursor=cursor
     )

@@ -14,6 +14,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from kabuguard import observability
 from kabuguard.decisions.interfaces import DecisionError
 from kabuguard.decisions.services import DecisionService, Submitted
 from kabuguard.risk.events import Event
@@ -72,6 +73,7 @@ class GroupCommitter:
             self._decide(batch)
 
     def _decide(self, batch: list[_Request]) -> None:
+        observability.GROUP_COMMIT_SIZE.observe(len(batch))
         outcomes: list[Submitted | DecisionError] | None = None
         failure: Exception | None = None
         try:

@@ -7,12 +7,11 @@ from datetime import datetime
 from ipaddress import ip_network
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from kabuguard.apikeys.dependencies import require
+from kabuguard.apikeys.dependencies import authorize
 from kabuguard.apikeys.interfaces import Scope
-from kabuguard.apikeys.services import ApiKey
 from kabuguard.db import Database
 from kabuguard.decisions.schemas import ErrorOut
 from kabuguard.lists.schemas import BlockIn, BlockOut, HaltIn, HaltOut
@@ -24,9 +23,6 @@ from kabuguard.risk.signals import BlockedNetwork, SymbolHalt
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
 _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 403, 404, 422)}
 T = TypeVar("T")
-
-Reader = Annotated[ApiKey, Depends(require(Scope.LISTS_READ))]
-Writer = Annotated[ApiKey, Depends(require(Scope.LISTS_WRITE))]
 
 
 async def _in_transaction(request: Request, actor: str, work: Callable[[ListService], T]) -> T:
@@ -41,13 +37,15 @@ async def _in_transaction(request: Request, actor: str, work: Callable[[ListServ
 
 
 @router.get("/halted-symbols", response_model=list[HaltOut], responses=_ERRORS)
-async def list_halts(request: Request, key: Reader) -> list[HaltOut]:
-    halts = await _in_transaction(request, key.name, lambda lists: lists.halts())
+async def list_halts(request: Request) -> list[HaltOut]:
+    key = authorize(request, Scope.LISTS_READ)
+    halts = await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.halts())
     return [HaltOut.of(h) for h in halts]
 
 
 @router.post("/halted-symbols", response_model=HaltOut, status_code=201, responses=_ERRORS)
-async def add_halt(request: Request, body: HaltIn, key: Writer) -> HaltOut:
+async def add_halt(request: Request, body: HaltIn) -> HaltOut:
+    key = authorize(request, Scope.LISTS_WRITE)
     halt = SymbolHalt(body.symbol, body.market, body.reason, body.until)
     await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.halt(halt))
     return HaltOut.of(halt)
@@ -58,8 +56,8 @@ async def lift_halt(
     request: Request,
     market: Annotated[Market, Path()],
     symbol: Annotated[Symbol, Path()],
-    key: Writer,
 ) -> HaltOut:
+    key = authorize(request, Scope.LISTS_WRITE)
     lifted = await _in_transaction(
         request, f"apikey:{key.name}", lambda lists: lists.lift(symbol, market)
     )
@@ -67,13 +65,15 @@ async def lift_halt(
 
 
 @router.get("/blocked-networks", response_model=list[BlockOut], responses=_ERRORS)
-async def list_blocks(request: Request, key: Reader) -> list[BlockOut]:
-    blocked = await _in_transaction(request, key.name, lambda lists: lists.blocked())
+async def list_blocks(request: Request) -> list[BlockOut]:
+    key = authorize(request, Scope.LISTS_READ)
+    blocked = await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.blocked())
     return [BlockOut.of(b) for b in blocked]
 
 
 @router.post("/blocked-networks", response_model=BlockOut, status_code=201, responses=_ERRORS)
-async def add_block(request: Request, body: BlockIn, key: Writer) -> BlockOut:
+async def add_block(request: Request, body: BlockIn) -> BlockOut:
+    key = authorize(request, Scope.LISTS_WRITE)
     blocked = BlockedNetwork(ip_network(body.network), body.reason, body.until)
     await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.block(blocked))
     return BlockOut.of(blocked)
@@ -81,8 +81,9 @@ async def add_block(request: Request, body: BlockIn, key: Writer) -> BlockOut:
 
 @router.delete("/blocked-networks/{address}/{prefix}", response_model=BlockOut, responses=_ERRORS)
 async def remove_block(
-    request: Request, address: Annotated[str, Path(max_length=45)], prefix: int, key: Writer
+    request: Request, address: Annotated[str, Path(max_length=45)], prefix: int
 ) -> BlockOut:
+    key = authorize(request, Scope.LISTS_WRITE)
     try:
         network = ip_network(f"{address}/{prefix}")
     except ValueError:

@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -46,8 +48,10 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-out = Console()
-err = Console(stderr=True)
+# Output carries data (reason codes such as customer:lock:active, staff-written reasons):
+# never let it be read as emoji codes or markup.
+out = Console(emoji=False, highlight=False)
+err = Console(stderr=True, emoji=False, highlight=False)
 
 
 def _settings() -> Settings:
@@ -149,7 +153,7 @@ def apikey_list() -> None:
         for row in apikeys.list_keys(session):
             revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
             created = row.created_at.isoformat(timespec="seconds")
-            table.add_row(row.name, row.key_id, row.scopes, created, revoked)
+            table.add_row(escape(row.name), row.key_id, row.scopes, created, revoked)
     database.dispose()
     out.print(table)
 
@@ -235,9 +239,10 @@ def _print_summary(summary: ReplaySummary, live: Policy, shadow: Policy | None) 
             row.append(str(summary.shadow_outcomes[outcome]))
         table.add_row(*row)
     out.print(table)
-    reasons = Table("top reasons", "count")
+    reasons = Table("count")
+    reasons.add_column("top reasons", no_wrap=True)
     for code, count in summary.reasons.most_common(10):
-        reasons.add_row(code, str(count))
+        reasons.add_row(str(count), escape(code))
     out.print(reasons)
     if shadow:
         changed = sum(summary.changed.values())
@@ -292,7 +297,7 @@ def halt_list() -> None:
         table.add_row(
             halt.market,
             halt.symbol,
-            halt.reason,
+            escape(halt.reason),
             halt.until.isoformat() if halt.until else "lifted by hand",
         )
     out.print(table)
@@ -343,7 +348,7 @@ def block_list() -> None:
     for entry in blocked:
         table.add_row(
             str(entry.network),
-            entry.reason,
+            escape(entry.reason),
             entry.until.isoformat() if entry.until else "removed by hand",
         )
     out.print(table)
@@ -401,6 +406,6 @@ def _print_bench(results: dict[str, Any], path: Path) -> None:
 def main() -> None:
     try:
         app()
-    except PolicyError as error:
+    except (PolicyError, ValidationError) as error:
         err.print(f"[red]error:[/red] {error}")
         sys.exit(1)

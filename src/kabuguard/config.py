@@ -22,10 +22,6 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class PlaceholderSecretError(ValueError):
-    """A secret still holds its development placeholder outside development."""
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KABUGUARD_", extra="ignore", frozen=True)
 
@@ -59,7 +55,7 @@ class Settings(BaseSettings):
             return self
         pepper = self.api_key_pepper.get_secret_value()
         if pepper == DEVELOPMENT_PEPPER or len(pepper) < 32:
-            raise PlaceholderSecretError(
+            raise ValueError(
                 "KABUGUARD_API_KEY_PEPPER must be set to a random secret of at least 32 "
                 f"characters when KABUGUARD_ENVIRONMENT={self.environment.value}"
             )

@@ -1,0 +1,30 @@
+"""`kabuguard bench` end to end, briefly: every part runs and the figures are written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kabuguard.bench import runner, workload
+from kabuguard.parsing import parse_event
+
+
+def test_the_workload_is_valid_canonical_events() -> None:
+    events = [parse_event(document) for document in workload.events(2_000)]
+    assert len({event.event_id for event in events}) == 2_000
+    assert {event.type.value for event in events} >= {"login_attempt", "order", "withdrawal"}
+
+
+def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> None:
+    options = runner.BenchOptions(
+        tmp_path, seconds=0.5, warmup=0.0, connections=4, replay_events=2_000
+    )
+    results = runner.run(options)
+    written = json.loads((tmp_path / "latest.json").read_text())
+    assert written["verdict"] == results["verdict"]
+    assert written["replay"]["events"] == 2_000
+    assert written["replay"]["bad_lines"] == 0
+    for run in (written["http"]["closed_loop"], written["http"]["open_loop_500"], written["echo"]):
+        assert run["requests"] > 0
+        assert run["errors"] == 0
+    assert written["engine_to_echo_ratio"] > 0

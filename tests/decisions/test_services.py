@@ -1,0 +1,93 @@
+"""Group commit in the decision service: one transaction per batch, one result per item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from kabuguard.audit.services import verify_chain
+from kabuguard.db import Database
+from kabuguard.decisions.interfaces import EventFromFuture, IdempotencyConflict, StorageFailed
+from kabuguard.decisions.models import DecisionRow
+from kabuguard.decisions.services import DecisionService, Policies, Submitted
+from kabuguard.risk.policy import Policy
+from tests import factories as f
+from tests.conftest import FrozenClock
+
+
+@pytest.fixture
+def service(database: Database) -> DecisionService:
+    clock = FrozenClock(f.BASE_TIME + timedelta(days=30))
+    return DecisionService(
+        database, Policies(Policy.default()), clock=clock, max_future_skew=timedelta(minutes=5)
+    )
+
+
+@pytest.fixture
+def poisoned(database: Database) -> Iterator[str]:
+    """A real storage failure: the database refuses to store one particular event id."""
+    poison = "poison-1"
+    with database.engine.begin() as connection:
+        if database.is_sqlite:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON events "
+                f"WHEN NEW.event_id = '{poison}' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.event_id = '{poison}' THEN RAISE EXCEPTION 'poisoned'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON events "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+            )
+    yield poison
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "DROP TRIGGER refuse_poison" + ("" if database.is_sqlite else " ON events")
+        )
+        if not database.is_sqlite:
+            connection.exec_driver_sql("DROP FUNCTION refuse_poison()")
+
+
+def test_a_batch_decides_in_order_with_one_result_each(service: DecisionService) -> None:
+    lock, login, again = f.lock("c-1", minutes=0), f.login("c-1", minutes=1), f.login("c-2")
+    items = [f.typed(e) for e in (lock, login, again, again, again | {"ip": "192.0.2.1"})]
+    items.append(f.typed(f.login(occurred_at=(f.BASE_TIME + timedelta(days=31)).isoformat())))
+    results = service.decide_many([(event, "test") for event in items])
+    assert isinstance(results[0], Submitted)
+    assert isinstance(results[1], Submitted)
+    assert results[1].decision["outcome"] == "deny"  # the lock earlier in the batch applies
+    assert isinstance(results[2], Submitted)
+    assert not results[2].replayed
+    assert isinstance(results[3], Submitted)
+    assert results[3].replayed
+    assert results[3].decision == results[2].decision
+    assert isinstance(results[4], IdempotencyConflict)
+    assert isinstance(results[5], EventFromFuture)
+    replay = service.decide_many([(items[1], "test")])[0]
+    assert isinstance(replay, Submitted)
+    assert replay.replayed
+    assert replay.decision == results[1].decision
+
+
+def test_a_storage_failure_costs_only_its_own_item(
+    service: DecisionService, database: Database, poisoned: str
+) -> None:
+    good = [f.typed(f.login(f"c-{n}", minutes=n)) for n in range(3)]
+    bad = f.typed(f.login("c-9", event_id=poisoned))
+    results = service.decide_many([(good[0], "t"), (bad, "t"), (good[1], "t"), (good[2], "t")])
+    assert [type(r) for r in results] == [Submitted, StorageFailed, Submitted, Submitted]
+    assert "retry with the same event_id" in str(results[1])
+    with database.read() as session:
+        stored = session.execute(select(func.count()).select_from(DecisionRow)).scalar_one()
+        report = verify_chain(session)
+        assert session.execute(text("SELECT count(*) FROM events")).scalar_one() == 3
+    assert stored == 3
+    assert report.intact
+    assert report.entries == 3

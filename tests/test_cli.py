@@ -1,0 +1,65 @@
+"""The kabuguard command against a real database (both backends)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from kabuguard.apikeys.models import ApiKeyRow
+from kabuguard.db import Database
+from tests.cli_helpers import run_cli
+
+
+def test_apikey_create_prints_the_key_once_and_stores_only_a_digest(
+    database_url: str, database: Database
+) -> None:
+    created = run_cli("apikey", "create", "web-login", database_url=database_url)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("kg_")
+    assert "shown once" in created.stderr
+    with database.read() as session:
+        row = session.execute(select(ApiKeyRow)).scalar_one()
+    assert key not in (row.digest, row.key_id)
+    assert row.scopes == "customers:read decisions:read events:write lists:read"
+    listed = run_cli("apikey", "list", database_url=database_url)
+    assert "web-login" in listed.stdout
+    assert key not in listed.stdout
+    again = run_cli("apikey", "create", "web-login", database_url=database_url)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    revoked = run_cli("apikey", "revoke", "web-login", database_url=database_url)
+    assert revoked.returncode == 0
+    assert run_cli("apikey", "revoke", "web-login", database_url=database_url).returncode == 1
+
+
+def test_halt_and_blocklist_commands(database_url: str) -> None:
+    add = run_cli(
+        "halt", "add", "1234", "--market", "tse", "--reason", "pump",
+        "--until", "2030-01-01T00:00:00+09:00", database_url=database_url,
+    )  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    assert "TSE" in run_cli("halt", "list", database_url=database_url).stdout
+    naive = run_cli(
+        "halt", "add", "1", "--market", "TSE", "--reason", "x", "--until", "2030-01-01T00:00:00",
+        database_url=database_url,
+    )  # fmt: skip
+    assert naive.returncode == 1
+    assert "time zone" in naive.stderr
+    assert (
+        run_cli("halt", "remove", "1234", "--market", "TSE", database_url=database_url).returncode
+        == 0
+    )
+    missing = run_cli("halt", "remove", "1234", "--market", "TSE", database_url=database_url)
+    assert missing.returncode == 1
+    assert "not on the halted symbol list" in missing.stderr
+    bad = run_cli("blocklist", "add", "300.1.1.1", "--reason", "x", database_url=database_url)
+    assert bad.returncode == 1
+    assert "not an IP address" in bad.stderr
+    ok = run_cli(
+        "blocklist", "add", "2001:db8::/32", "--reason", "abuse", database_url=database_url
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "2001:db8::/32" in run_cli("blocklist", "list", database_url=database_url).stdout
+    verify = run_cli("audit", "verify", database_url=database_url)
+    assert verify.returncode == 0
+    assert "3 entries" in verify.stdout

@@ -24,7 +24,8 @@ def _service(database: Database) -> DecisionService:
 
 
 def _batches() -> tuple[float, float]:
-    sample = {s.name: s.value for s in GROUP_COMMIT_SIZE.collect()[0].samples}
+    [metric] = GROUP_COMMIT_SIZE.collect()
+    sample = {s.name: s.value for s in metric.samples}
     return sample["kabuguard_group_commit_batch_size_count"], sample[
         "kabuguard_group_commit_batch_size_sum"
     ]

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,20 +155,17 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-@pytest.fixture
-def live_server(settings: Settings, database: Database, clock: FrozenClock) -> Iterator[LiveServer]:
+@contextmanager
+def running_server(
+    settings: Settings, database: Database, clock: FrozenClock, *, fast_path: bool = True
+) -> Iterator[LiveServer]:
     """The real app under uvicorn on a loopback port, on the test's database."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, clock=clock),
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        loop="asyncio",
-    )
+    app = create_app(settings, clock=clock, fast_path=fast_path)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", loop="asyncio")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -176,10 +174,18 @@ def live_server(settings: Settings, database: Database, clock: FrozenClock) -> I
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the test server did not start")
         time.sleep(0.01)
-    yield LiveServer(f"http://127.0.0.1:{port}", settings, database, clock)
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, database, clock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def live_server(settings: Settings, database: Database, clock: FrozenClock) -> Iterator[LiveServer]:
+    with running_server(settings, database, clock) as server:
+        yield server
 
 
 @pytest.fixture

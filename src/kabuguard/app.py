@@ -17,10 +17,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kabuguard import __version__, observability
-from kabuguard.apikeys.interfaces import MissingScope, Unauthenticated
+from kabuguard.apikeys.interfaces import ApiKeyError
 from kabuguard.apikeys.services import Authenticator
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
@@ -28,14 +29,16 @@ from kabuguard.audit.models import AuditHead
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.decisions import routes as decision_routes
-from kabuguard.decisions.interfaces import ERROR_STATUS
+from kabuguard.decisions.fastpath import EventFastPath, EventIntake
+from kabuguard.decisions.interfaces import DecisionError
 from kabuguard.decisions.services import DecisionService, Policies
 from kabuguard.decisions.writer import GroupCommitter
+from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_body, error_reply
 from kabuguard.lists import routes as list_routes
 from kabuguard.parsing import ApiError
 from kabuguard.risk.events import EVENT_ADAPTER
 from kabuguard.risk.policy import Policy
-from kabuguard.state.interfaces import NotListed
+from kabuguard.state.interfaces import StateError
 
 log = logging.getLogger("kabuguard")
 Clock = Callable[[], datetime]
@@ -51,7 +54,7 @@ def load_policies(settings: Settings) -> Policies:
     return Policies(live, shadow)
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = True) -> FastAPI:
     database = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     policies = load_policies(settings)
 
@@ -83,11 +86,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
     )
     app.state.committer = GroupCommitter(app.state.decisions)
+    app.state.intake = EventIntake(
+        app.state.authenticator, app.state.committer, settings.max_event_bytes
+    )
     app.include_router(decision_routes.router)
     app.include_router(list_routes.router)
     _add_operational_routes(app, database)
     _add_error_handlers(app)
     app.add_middleware(_MetricsMiddleware)
+    if fast_path:  # outermost: POST /v1/events skips the framework's per-request layers
+        app.add_middleware(EventFastPath, intake=app.state.intake)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -146,31 +154,28 @@ def _add_operational_routes(app: FastAPI, database: Database) -> None:
         return Response(generate_latest(observability.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = {"error": {"code": code, "message": message, "fields": []}}
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+def _reply(reply: Reply) -> Response:
+    return Response(reply.body, reply.status, reply.headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    simple: dict[type[Exception], tuple[int, str]] = {
-        MissingScope: (403, "forbidden"),
-        NotListed: (404, "not_listed"),
-        **ERROR_STATUS,
-    }
+    async def known(_request: Request, error: Exception) -> Response:
+        return _reply(error_reply(error) or INTERNAL_ERROR)
 
-    def mapped(status: int, code: str) -> Callable[[Request, Exception], Response]:
-        return lambda _request, error: _error(status, code, str(error))
+    # Per package base class: Starlette sends handlers for plain Exception to its outermost
+    # middleware, which re-raises after replying and so drops the connection.
+    for base in (ApiError, ApiKeyError, DecisionError, StateError):
+        app.add_exception_handler(base, known)
 
-    for exception_type, (status, code) in simple.items():
-        app.add_exception_handler(exception_type, mapped(status, code))
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> Response:
+        log.exception("unhandled error", exc_info=error)
+        return _reply(INTERNAL_ERROR)
 
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, error: ApiError) -> Response:
-        return Response(orjson.dumps(error.body()), error.status, media_type="application/json")
-
-    @app.exception_handler(Unauthenticated)
-    async def unauthenticated(_request: Request, error: Unauthenticated) -> Response:
-        return _error(401, "unauthenticated", str(error), {"WWW-Authenticate": "Bearer"})
+    @app.exception_handler(StarletteHTTPException)
+    async def framework_error(_request: Request, error: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return Response(error_body(code, str(error.detail)), error.status_code, JSON)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> Response:
@@ -182,13 +187,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             for issue in error.errors()
         ]
         message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        body = {"error": {"code": "invalid_request", "message": message, "fields": fields}}
-        return Response(orjson.dumps(body), 422, media_type="application/json")
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> Response:
-        log.exception("unhandled error", exc_info=error)
-        return _error(500, "internal_error", "an internal error occurred; it has been logged")
+        return Response(error_body("invalid_request", message, fields), 422, JSON)
 
 
 class _MetricsMiddleware:

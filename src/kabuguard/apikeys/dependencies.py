@@ -14,11 +14,14 @@ from kabuguard.apikeys.services import ApiKey, Authenticator
 
 
 def authorize(request: Request, scope: Scope) -> ApiKey:
-    header = request.headers.get("authorization", "")
+    authenticator: Authenticator = request.app.state.authenticator
+    return authorize_header(authenticator, request.headers.get("authorization", ""), scope)
+
+
+def authorize_header(authenticator: Authenticator, header: str, scope: Scope) -> ApiKey:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
-    authenticator: Authenticator = request.app.state.authenticator
     key = authenticator.authenticate(token.strip())
     if scope not in key.scopes:
         raise MissingScope(scope)

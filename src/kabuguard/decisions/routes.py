@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from kabuguard.apikeys.dependencies import authorize
 from kabuguard.apikeys.interfaces import Scope
 from kabuguard.config import Settings
+from kabuguard.decisions.fastpath import EventIntake
 from kabuguard.decisions.schemas import BatchOut, DecisionOut, ErrorOut, TimelineOut
 from kabuguard.decisions.services import DecisionService, ItemError
-from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.http import read_body
 from kabuguard.parsing import ApiError, load_json, parse_event
 from kabuguard.risk.events import EVENT_ADAPTER, Event
@@ -53,12 +53,9 @@ def _settings(request: Request) -> Settings:
     },
 )
 async def submit_event(request: Request) -> Response:
-    key = authorize(request, Scope.EVENTS_WRITE)
-    event = parse_event(await read_body(request, _settings(request).max_event_bytes))
-    committer: GroupCommitter = request.app.state.committer
-    submitted = await committer.submit(event, f"apikey:{key.name}")
-    headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
-    return _json(submitted.decision, headers=headers)
+    intake: EventIntake = request.app.state.intake
+    reply = await intake.accept(request.headers, request.stream())
+    return Response(reply.body, reply.status, reply.headers)
 
 
 @router.post(

@@ -1,0 +1,63 @@
+"""POST /v1/events through the FastAPI route (fast path off): same answers as the fast path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kabuguard.apikeys.interfaces import Scope
+from kabuguard.config import Settings
+from kabuguard.db import Database
+from tests import factories as f
+from tests.conftest import FrozenClock, LiveServer, running_server
+
+
+@pytest.fixture(params=[True, False], ids=["fast-path", "framework-route"])
+def server(
+    request: pytest.FixtureRequest, settings: Settings, database: Database, clock: FrozenClock
+) -> Iterator[LiveServer]:
+    with running_server(settings, database, clock, fast_path=request.param) as live:
+        yield live
+
+
+def test_both_paths_answer_alike(server: LiveServer) -> None:
+    key = server.key("both", scopes=(Scope.EVENTS_WRITE,))
+    with server.client(key) as client:
+        event = f.login()
+        first = client.post("/v1/events", json=event)
+        assert first.status_code == 200
+        assert first.json()["outcome"] == "allow"
+        assert first.headers["content-type"] == "application/json"
+        again = client.post("/v1/events", json=event)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json() == first.json()
+        conflict = client.post("/v1/events", json=event | {"ip": "192.0.2.1"})
+        assert (conflict.status_code, conflict.json()["error"]["code"]) == (
+            409,
+            "idempotency_conflict",
+        )
+        invalid = client.post("/v1/events", json=event | {"event_id": "x2", "quantity": 1})
+        assert invalid.status_code == 422
+        assert invalid.json()["error"]["fields"][0]["field"] == "quantity"
+        huge = client.post("/v1/events", json=f.login() | {"user_agent": "x" * 70_000})
+        assert huge.status_code == 413
+        text = client.post("/v1/events", content=b"x", headers={"content-type": "text/plain"})
+        assert text.status_code == 415
+    with server.client() as anonymous:
+        response = anonymous.post("/v1/events", json=f.login())
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+    reader = server.key("reader", scopes=(Scope.DECISIONS_READ,))
+    with server.client(reader) as client:
+        assert client.post("/v1/events", json=f.login()).status_code == 403
+
+
+def test_unknown_paths_and_methods_use_the_error_shape(api: httpx.Client) -> None:
+    missing = api.get("/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong = api.get("/v1/events")
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"

@@ -55,7 +55,11 @@ def load_policies(settings: Settings) -> Policies:
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = True) -> FastAPI:
-    database = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    database = Database(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     policies = load_policies(settings)
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from kabuguard import migrations
 from kabuguard.apikeys import services as apikeys
@@ -67,7 +68,7 @@ def _now() -> datetime:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -407,5 +408,12 @@ def main() -> None:
     try:
         app()
     except (PolicyError, ValidationError) as error:
-        err.print(f"[red]error:[/red] {error}")
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        sys.exit(1)
+    except (OperationalError, ProgrammingError) as error:
+        problem = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        err.print(
+            f"[red]error:[/red] the database is unreachable or not migrated ({escape(problem)}); "
+            "run `kabuguard db upgrade` and check KABUGUARD_DATABASE_URL"
+        )
         sys.exit(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     max_future_skew_seconds: int = Field(default=300, ge=0)
 
     sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
+    # FULL survives power loss; NORMAL is faster but may lose the last answered decisions
+    # (docs/operations.md). PostgreSQL follows its own synchronous_commit.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     auto_migrate: bool = True
     log_level: str = "INFO"
     log_json: bool = True

@@ -64,15 +64,21 @@ def normalise_url(url: str) -> str:
 class Database:
     """An engine plus the sessions and the write discipline that go with its backend."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5_000) -> None:
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = 5_000, sqlite_synchronous: str = "FULL"
+    ) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_directory(self.url)
-            self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
-            _install_sqlite_discipline(self.engine, busy_timeout_ms)
+            self.engine = create_engine(
+                self.url, connect_args={"check_same_thread": False}, hide_parameters=True
+            )
+            _install_sqlite_discipline(self.engine, busy_timeout_ms, sqlite_synchronous)
         else:
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_engine(
+                self.url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+            )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: AbstractContextManager[Any] = (
             _SqliteWriterLock(make_url(self.url).database) if self.is_sqlite else nullcontext()
@@ -133,7 +139,10 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _install_sqlite_discipline(engine: Engine, busy_timeout_ms: int) -> None:
+def _install_sqlite_discipline(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
+    if synchronous not in ("FULL", "NORMAL"):
+        raise ValueError(f"sqlite synchronous must be FULL or NORMAL, not {synchronous!r}")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (the pysqlite recipe).
@@ -142,8 +151,10 @@ def _install_sqlite_discipline(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        # In WAL mode NORMAL loses no committed data on a crash, only on power loss.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL (the default): an answered decision survives a power cut too; NORMAL in WAL
+        # mode may lose the last commits, which would look like a truncated audit chain.
+        # Group commit spreads the fsync over every decision in the transaction.
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

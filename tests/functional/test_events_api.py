@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -79,19 +80,34 @@ def test_a_locked_customer_is_denied_until_unlocked(api: httpx.Client) -> None:
     assert decide(api, f.login("c-9", minutes=4))["outcome"] == "allow"
 
 
-def test_payout_change_restricts_withdrawals_for_the_cooling_off(api: httpx.Client) -> None:
+def test_payout_change_restricts_withdrawals_for_the_cooling_off(
+    api: httpx.Client, live_server: LiveServer
+) -> None:
+    live_server.clock.now = f.BASE_TIME  # events arrive as they happen
     change = decide(api, f.payout_change("c-2", minutes=0))
     assert change["outcome"] == "allow"
     [restriction] = change["restrictions"]
     assert restriction["capability"] == "withdraw"
     assert restriction["until"] == f.at(72 * 60)
+    live_server.clock.advance(timedelta(minutes=60))
     held = decide(api, f.withdrawal("c-2", minutes=60))
     assert held["outcome"] == "hold"
     assert codes(held) == ["restriction:withdraw:active"]
     assert held["reasons"][0]["message"]["ja"]
     assert held["restrictions"] == change["restrictions"]
+    live_server.clock.advance(timedelta(hours=72))
     assert decide(api, f.withdrawal("c-2", minutes=72 * 60 + 1))["outcome"] == "allow"
     assert decide(api, f.withdrawal("c-3", minutes=60))["outcome"] == "allow"
+
+
+def test_a_backdated_payout_change_cools_off_from_when_it_arrived(
+    api: httpx.Client, live_server: LiveServer
+) -> None:
+    arrived = live_server.clock.now  # 30 days after the event claims to have happened
+    change = decide(api, f.payout_change("c-4", minutes=0))
+    assert change["restrictions"][0]["until"] == (arrived + timedelta(hours=72)).isoformat()
+    held = decide(api, f.withdrawal("c-4", minutes=5))
+    assert held["outcome"] == "hold"
 
 
 def test_buy_halt_is_effective_at_once_for_buys_but_not_sells(api: httpx.Client) -> None:

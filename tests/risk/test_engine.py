@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from ipaddress import ip_network
 from typing import Any
@@ -182,8 +182,9 @@ def test_active_restriction_meets_its_enforcement(
     assert RESTRICTION_REASON[capability].value == f"restriction:{capability.value}:active"
     (found,) = verdict.hits
     assert capability.value in found.message_en
-    assert until.isoformat(timespec="minutes") in found.message_en
-    assert until.isoformat(timespec="minutes") in found.message_ja
+    shown = until.astimezone(timezone(timedelta(hours=9))).strftime("%Y-%m-%d %H:%M JST")
+    assert shown in found.message_en
+    assert shown in found.message_ja
 
 
 def test_withdraw_restriction_holds_and_buy_restriction_denies() -> None:
@@ -371,12 +372,14 @@ def test_required_factor_follows_the_policy_file() -> None:
     assert verdict.required_factor is FactorClass.PHISHING_RESISTANT
 
 
-def test_challenge_on_a_report_asks_for_no_factor() -> None:
+def test_scores_do_not_escalate_events_that_are_not_customer_actions() -> None:
     policy = _policy(('"network:ip:unparseable" = 10', '"network:ip:unparseable" = 40'))
     event = _event(logout, ip="bogus")
     verdict = judge(event, _signals(event), policy)
-    assert verdict.outcome is Outcome.CHALLENGE
+    assert verdict.outcome is Outcome.ALLOW  # nothing to challenge on a logout
     assert verdict.required_factor is None
+    assert [h.code for h in verdict.hits] == [ReasonCode.NETWORK_IP_UNPARSEABLE]
+    assert verdict.risk_score == 40
 
 
 # Payout cooling-off

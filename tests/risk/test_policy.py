@@ -121,7 +121,13 @@ def test_unknown_factor_class_is_refused() -> None:
 @pytest.mark.parametrize("table", ["thresholds", "required_factor", "scores", "enforcement"])
 def test_missing_table_is_refused(table: str) -> None:
     text = _replace(f"[{table}]", f"[removed_{table}]")
-    assert f"[{table}]" in _error(text).problem
+    assert table in _error(text).problem
+
+
+def test_unknown_keys_are_refused_not_ignored() -> None:
+    assert "thresholds" in _error(_replace("deny = 90", "deny = 90\ndenny = 95")).problem
+    misspelt = _replace("payout_change_hours = 72", "payout_change_hour = 72")
+    assert "payout_change_hour" in _error(misspelt).problem
 
 
 @pytest.mark.parametrize(

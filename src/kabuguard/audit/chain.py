@@ -88,7 +88,9 @@ def entry_hash(
         "subject": subject,
         "payload": payload,
     }
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical(body)).hexdigest()
+    # The body holds only our own strings and integers; the payload was checked when encoded.
+    encoded = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(prev_hash.encode("ascii") + encoded).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

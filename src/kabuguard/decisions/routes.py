@@ -104,7 +104,9 @@ def _item(raw: Any) -> Event | ItemError:
     try:
         return parse_event(raw)
     except ApiError as error:
-        return ItemError(error.status, error.code, error.message, error.fields)
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        named = event_id if isinstance(event_id, str) else None
+        return ItemError(error.status, error.code, error.message, error.fields, named)
 
 
 @router.get(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ class ItemError:
     code: str
     message: str
     fields: list[dict[str, str]]
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +117,17 @@ class DecisionService:
         """
         try:
             with self._db.write() as session:
-                return self._decide_in(session, items, self._clock())
+                outcomes = self._decide_in(session, items, self._clock())
         except SQLAlchemyError:
             if len(items) == 1:
                 log.exception("storing a decision failed")
                 return [StorageFailed()]
             log.warning("group commit failed; retrying %d items one by one", len(items))
             return [self.decide_many([item])[0] for item in items]
+        for outcome in outcomes:  # counted once committed, never for a rolled-back group
+            if isinstance(outcome, Submitted) and not outcome.replayed:
+                observability.record_decision(outcome.decision)
+        return outcomes
 
     def submit_batch(
         self, items: Sequence[Event | ItemError], actor: str, *, commit_every: int
@@ -174,12 +180,10 @@ class DecisionService:
                 results[index] = IdempotencyConflict(event.event_id)
         writes.flush(session, state, now)
         _fill_replays(session, items, results)
-        for decision in writes.decisions:
-            observability.record_decision(decision)
         return [result if result is not None else DecisionNotFound("") for result in results]
 
     def _decide_one(self, event: Event, state: SqlBatch, now: datetime) -> dict[str, Any]:
-        signals = state.signals_for(event)
+        signals = dataclasses.replace(state.signals_for(event), received_at=now)
         decision = decide(event, signals, self._policies.live, self._policies.shadow)
         state.record(event, decision.live)
         restrictions = in_force(signals.restrictions, decision.live.restrictions, event.occurred_at)
@@ -319,7 +323,7 @@ def _batch_result(
 ) -> dict[str, Any]:
     if isinstance(item, ItemError):
         return _item_error(
-            index, event_id=None, status=item.status, code=item.code, message=item.message,
+            index, event_id=item.event_id, status=item.status, code=item.code, message=item.message,
             fields=item.fields,
         )  # fmt: skip
     if isinstance(outcome, Submitted):

@@ -95,8 +95,10 @@ _RESTRICTED = Message(
 
 MESSAGES: dict[ReasonCode, Message] = {
     ReasonCode.CUSTOMER_LOCK_ACTIVE: Message(
-        ja="お客様のアカウントはロックされています。ロック中はログインと資金の移動ができません。",
-        en="The account is locked: logins and money movement are refused while it is locked.",
+        ja="お客様のアカウントはロック中です。ロックを解除するまで、ログイン、取引、出金、"
+        "登録情報の変更はできません。",
+        en="The account is locked: logins, orders, withdrawals and changes to account details "
+        "are refused until it is unlocked.",
     ),
     ReasonCode.NETWORK_IP_BLOCKED: Message(
         ja="接続元のネットワーク（{network}）は遮断リストに登録されています。",

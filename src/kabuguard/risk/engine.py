@@ -33,16 +33,17 @@ def judge(event: Event, signals: Signals, policy: Policy) -> Verdict:
     """One policy's verdict on one event."""
     hits: list[Hit] = [found for rule in RULES for found in rule(event, signals, policy)]
     score = min(MAX_SCORE, sum(found.score for found in hits))
-    outcome = Outcome.highest(
-        [policy.thresholds.outcome_for(score), *(found.outcome for found in hits)]
-    )
     action = action_of(event)
+    # Scores escalate customer actions only: a logout or a price report has nothing to
+    # challenge or hold, though a rule may still demand an outcome for it.
+    by_score = policy.thresholds.outcome_for(score) if action is not None else Outcome.ALLOW
+    outcome = Outcome.highest([by_score, *(found.outcome for found in hits)])
     required_factor = (
         policy.required_factor[action]
         if outcome is Outcome.CHALLENGE and action is not None
         else None
     )
-    imposed: tuple[Restriction, ...] = tuple(cooling_off(event, outcome, policy))
+    imposed: tuple[Restriction, ...] = tuple(cooling_off(event, outcome, policy, signals))
     return Verdict(
         outcome=outcome,
         risk_score=score,

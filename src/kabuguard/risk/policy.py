@@ -82,7 +82,25 @@ class Policy:
         return _build(data, source, hashlib.sha256(text.encode()).hexdigest()[:12])
 
 
+_KNOWN = {
+    "": {"version", "thresholds", "required_factor", "cooling_off", "scores", "enforcement"},
+    "thresholds": {"challenge", "hold", "deny"},
+    "cooling_off": {"payout_change_hours"},
+}
+
+
+def _refuse_unknown_keys(data: dict[str, Any], source: str) -> None:
+    """A misspelt knob must fail loudly, not silently keep its default."""
+    for table, known in _KNOWN.items():
+        present = data if table == "" else data.get(table, {})
+        unknown = sorted(set(present) - known) if isinstance(present, dict) else []
+        if unknown:
+            where = f"[{table}]" if table else "the top level"
+            raise PolicyError(source, f"unknown key(s) in {where}: {', '.join(unknown)}")
+
+
 def _build(data: dict[str, Any], source: str, digest: str) -> Policy:
+    _refuse_unknown_keys(data, source)
     version = data.get("version")
     if not isinstance(version, str) or not version:
         raise PolicyError(source, "`version` must be a non-empty string")

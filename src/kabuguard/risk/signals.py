@@ -64,3 +64,5 @@ class Signals:
     restrictions: tuple[Restriction, ...] = ()
     blocked_network: BlockedNetwork | None = None
     symbol_halt: SymbolHalt | None = None
+    # When kabuguard received the event (None in replay, where the event's time is the clock).
+    received_at: datetime | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from kabuguard.risk.codes import MESSAGES, Outcome, ReasonCode
@@ -32,7 +32,11 @@ def hit(
     )
 
 
+# Customers read these messages in Japan, which keeps one offset all year.
+JST = timezone(timedelta(hours=9), "JST")
+
+
 def _display(value: object) -> str:
     if isinstance(value, datetime):
-        return value.isoformat(timespec="minutes")
+        return value.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
     return str(value)

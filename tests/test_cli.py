@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
 from sqlalchemy import select
 
 from kabuguard.apikeys.models import ApiKeyRow
 from kabuguard.db import Database
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import KABUGUARD, run_cli
 
 
 def test_apikey_create_prints_the_key_once_and_stores_only_a_digest(
@@ -63,3 +70,32 @@ def test_halt_and_blocklist_commands(database_url: str) -> None:
     verify = run_cli("audit", "verify", database_url=database_url)
     assert verify.returncode == 0
     assert "3 entries" in verify.stdout
+
+
+def test_serve_migrates_the_embedded_database_and_ends_by_saying_where_to_look(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {
+        "KABUGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "KABUGUARD_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [KABUGUARD, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stderr is not None
+        lines: list[str] = []
+        while len(lines) < 40 and not any("Ctrl+C" in line for line in lines):
+            lines.append(server.stderr.readline())  # bounded too by pytest-timeout
+        banner = "".join(lines)
+        assert f"running on http://127.0.0.1:{port}" in banner
+        assert f"http://127.0.0.1:{port}/docs" in banner
+        assert "apikey create demo" in banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
+            assert json.loads(ready.read()) == {"status": "ready"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

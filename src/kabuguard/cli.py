@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import socket
 import sys
 from datetime import UTC, datetime
 from ipaddress import ip_network
@@ -84,8 +85,7 @@ def serve(
     if settings.is_sqlite and settings.auto_migrate:
         migrations.upgrade(settings.database_url)
     bind_host, bind_port = host or settings.host, port if port is not None else settings.port
-    _print_welcome(bind_host, bind_port, settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=bind_host,
         port=bind_port,
@@ -94,18 +94,33 @@ def serve(
         http="httptools",
         loop="uvloop",
     )
+    _AnnouncingServer(config, _welcome(bind_host, bind_port, settings)).run()
 
 
-def _print_welcome(host: str, port: int, settings: Settings) -> None:
+class _AnnouncingServer(uvicorn.Server):
+    """Prints where to look once the server listens, so it is the last thing a newcomer sees."""
+
+    def __init__(self, config: uvicorn.Config, banner: str) -> None:
+        super().__init__(config)
+        self._banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            print(self._banner, file=sys.stderr, flush=True)
+
+
+def _welcome(host: str, port: int, settings: Settings) -> str:
     base = f"http://{host}:{port}"
-    err.print(
-        f"\n[bold]kabuguard[/bold] is starting on {base} (database: {settings.database_url})\n"
-        f"  API docs        {base}/docs\n"
-        f"  Event schema    {base}/v1/schema/events\n"
-        f"  Health          {base}/healthz  {base}/readyz  {base}/metrics\n"
-        "  Try first       .venv/bin/kabuguard apikey create demo   (prints a key once)\n"
-        "                  then POST an event from docs/events.md to /v1/events with\n"
-        "                  'Authorization: Bearer <key>'\n"
+    return (
+        f"\nkabuguard is running on {base} (database: {settings.database_url})\n"
+        f"  API docs       {base}/docs\n"
+        f"  Event schema   {base}/v1/schema/events\n"
+        f"  Health         {base}/healthz   {base}/readyz   {base}/metrics\n"
+        "  Try first      in another terminal: .venv/bin/kabuguard apikey create demo\n"
+        "                 (prints a key once), then POST a login event (README.md, or\n"
+        "                 docs/events.md) to /v1/events with 'Authorization: Bearer <key>'\n"
+        "  Stop           Ctrl+C\n"
     )
 
 

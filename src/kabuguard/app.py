@@ -179,7 +179,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def framework_error(_request: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return Response(error_body(code, str(error.detail)), error.status_code, JSON)
+        headers = JSON | dict(error.headers or {})  # keeps Allow on a 405
+        return Response(error_body(code, str(error.detail)), error.status_code, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> Response:

@@ -2,15 +2,16 @@
 
 One write transaction per request or job (`Database.write()`): the caller never commits
 itself. On SQLite every write transaction starts with BEGIN IMMEDIATE, so the audit chain's
-head is read under the write lock, and writers — threads of this process and other processes
-(server workers, the CLI) alike — queue on an flock beside the database file instead of
-SQLite's busy handler, which sleeps and polls (1, 2, 5, 10 … ms) and would dominate latency.
+head is read under the write lock. Threads of this process queue on a lock that wakes them at
+once — SQLite's own busy handler sleeps and polls (1, 2, 5, 10 … ms) and would dominate
+latency — and a file lock beside the database keeps other processes (the CLI) out meanwhile.
 """
 
 from __future__ import annotations
 
 import fcntl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -81,7 +83,9 @@ class Database:
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: AbstractContextManager[Any] = (
-            _SqliteWriterLock(make_url(self.url).database) if self.is_sqlite else nullcontext()
+            _SqliteWriterLock(make_url(self.url).database, busy_timeout_ms / 1000)
+            if self.is_sqlite
+            else nullcontext()
         )
 
     @contextmanager
@@ -105,25 +109,51 @@ class Database:
         self.engine.dispose()
 
 
-class _SqliteWriterLock:
-    """One writer at a time across threads and processes, woken by the kernel on release."""
+class DatabaseBusy(SQLAlchemyError):
+    """Another process held the SQLite write lock past the busy timeout."""
 
-    def __init__(self, database: str | None) -> None:
+
+class _SqliteWriterLock:
+    """One writer at a time across threads and processes, with a deadline.
+
+    Threads of this process queue on a threading lock (woken at once); the file lock is then
+    only contended by other processes (the CLI), and is polled briefly up to the busy timeout
+    so that a stuck process cannot stall every decision.
+    """
+
+    _POLL_SECONDS = 0.002
+
+    def __init__(self, database: str | None, timeout_seconds: float) -> None:
         self._threads = threading.Lock()
         in_file = database not in (None, "", ":memory:") and not str(database).startswith("file:")
         self._path = f"{database}.writelock" if in_file else None
         self._handle: Any = None
+        self._timeout = timeout_seconds
 
     def __enter__(self) -> None:
-        self._threads.acquire()
+        if not self._threads.acquire(timeout=self._timeout):
+            raise DatabaseBusy("another writer held the database past the busy timeout")
         try:
             if self._path is not None:
-                if self._handle is None:
-                    self._handle = open(self._path, "a+b")
-                fcntl.flock(self._handle, fcntl.LOCK_EX)
+                self._lock_file(self._path)
         except BaseException:
             self._threads.release()
             raise
+
+    def _lock_file(self, path: str) -> None:
+        if self._handle is None:
+            self._handle = open(path, "a+b")  # noqa: SIM115 (kept for flock)
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(
+                        f"another process held {path} past the busy timeout"
+                    ) from None
+                time.sleep(self._POLL_SECONDS)
 
     def __exit__(self, *_exc: object) -> None:
         try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
+from kabuguard import migrations
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
 from kabuguard.decisions.interfaces import EventFromFuture, IdempotencyConflict, StorageFailed
@@ -91,3 +94,20 @@ def test_a_storage_failure_costs_only_its_own_item(
     assert stored == 3
     assert report.intact
     assert report.entries == 3
+
+
+def test_a_busy_database_is_a_storage_failure_not_a_crash(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    migrations.upgrade(url)
+    database = Database(url, busy_timeout_ms=50)
+    busy = DecisionService(
+        database,
+        Policies(Policy.default()),
+        clock=FrozenClock(f.BASE_TIME + timedelta(days=30)),
+        max_future_skew=timedelta(minutes=5),
+    )
+    with (tmp_path / "busy.db.writelock").open("a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        [outcome] = busy.decide_many([(f.typed(f.login()), "t")])
+    database.dispose()
+    assert isinstance(outcome, StorageFailed)

@@ -61,3 +61,4 @@ def test_unknown_paths_and_methods_use_the_error_shape(api: httpx.Client) -> Non
     wrong = api.get("/v1/events")
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+    assert wrong.headers["allow"] == "POST"

@@ -100,7 +100,7 @@ class Authenticator:
         self._db = database
         self._pepper = pepper
         self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, ApiKey]] = {}
+        self._cache: dict[str, tuple[float, ApiKey | Unauthenticated]] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, token: str) -> ApiKey:
@@ -109,12 +109,19 @@ class Authenticator:
         with self._lock:
             cached = self._cache.get(token_digest)
         if cached is not None and cached[0] > now:
+            if isinstance(cached[1], Unauthenticated):
+                raise cached[1]
             return cached[1]
-        key = self._lookup(token, token_digest)
+        try:
+            key: ApiKey | Unauthenticated = self._lookup(token, token_digest)
+        except Unauthenticated as refused:
+            key = refused  # remembered too: a flood of bad keys must not reach the database
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[token_digest] = (now + self._ttl, key)
+        if isinstance(key, Unauthenticated):
+            raise key
         return key
 
     def _lookup(self, token: str, token_digest: str) -> ApiKey:

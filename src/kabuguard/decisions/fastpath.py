@@ -63,6 +63,8 @@ class EventFastPath:
         }
         try:
             reply = await self._intake.accept(headers, _body_chunks(receive))
+        except _Disconnected:
+            return  # nobody is left to answer, and a partial body is not an event
         except Exception as error:
             reply = error_reply(error) or _internal(error)
         response_headers = [
@@ -78,11 +80,15 @@ class EventFastPath:
         )
 
 
+class _Disconnected(Exception):
+    """The client went away before sending the whole body."""
+
+
 async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            raise _Disconnected
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return

@@ -1,0 +1,54 @@
+"""API keys: stored as a keyed digest, scoped, and refused keys remembered briefly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from kabuguard.apikeys import services
+from kabuguard.apikeys.interfaces import Scope, Unauthenticated
+from kabuguard.db import Database
+
+PEPPER = b"p" * 40
+
+
+def _create(database: Database) -> str:
+    with database.write() as session:
+        return services.create(
+            session,
+            name="k",
+            scopes=[Scope.EVENTS_WRITE],
+            pepper=PEPPER,
+            actor="test",
+            at=datetime.now(UTC),
+        )
+
+
+def test_a_key_authenticates_only_with_the_right_pepper(database: Database) -> None:
+    token = _create(database)
+    assert services.Authenticator(database, PEPPER).authenticate(token).scopes == {
+        Scope.EVENTS_WRITE
+    }
+    with pytest.raises(Unauthenticated):
+        services.Authenticator(database, b"q" * 40).authenticate(token)
+    with pytest.raises(Unauthenticated, match="malformed"):
+        services.Authenticator(database, PEPPER).authenticate("not-a-key")
+
+
+def test_refused_keys_are_remembered_so_a_flood_does_not_reach_the_database(
+    database: Database,
+) -> None:
+    authenticator = services.Authenticator(database, PEPPER)
+    forged = "kg_0123456789abcdef_forged"
+    with pytest.raises(Unauthenticated):
+        authenticator.authenticate(forged)
+    with database.engine.begin() as connection:  # any further lookup would now fail loudly
+        connection.execute(text("ALTER TABLE api_keys RENAME TO api_keys_away"))
+    try:
+        with pytest.raises(Unauthenticated):
+            authenticator.authenticate(forged)
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE api_keys_away RENAME TO api_keys"))

@@ -1,0 +1,44 @@
+"""SQLite discipline: pragmas, and a writer lock that cannot stall decisions forever."""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kabuguard import migrations
+from kabuguard.db import Database, DatabaseBusy
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    migrations.upgrade(url)
+    return url
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_and_full_sync(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    with database.read() as session:
+        pragmas = [
+            session.execute(text(f"PRAGMA {name}")).scalar_one()
+            for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+        ]
+    database.dispose()
+    assert pragmas == ["wal", 1, 2, 5000]  # synchronous 2 = FULL
+
+
+def test_a_writer_held_elsewhere_times_out_instead_of_stalling(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    database = Database(sqlite_url, busy_timeout_ms=100)
+    with (tmp_path / "k.db.writelock").open("a+b") as other_process_lock:
+        fcntl.flock(other_process_lock, fcntl.LOCK_EX)
+        with pytest.raises(DatabaseBusy, match="busy timeout"), database.write():
+            pass
+        fcntl.flock(other_process_lock, fcntl.LOCK_UN)
+    with database.write() as session:  # free again once released
+        session.execute(text("SELECT 1"))
+    database.dispose()

@@ -376,13 +376,16 @@ def bench(
     warmup: Annotated[float, typer.Option(help="Unmeasured warm-up seconds per run.")] = 2.0,
     connections: Annotated[int, typer.Option(help="Closed-loop connections.")] = 32,
     replay_events: Annotated[int, typer.Option(help="Events for the replay run.")] = 200_000,
+    repeat: Annotated[int, typer.Option(min=1, help="HTTP runs each; the median is shown.")] = 3,
     database_url: Annotated[
         str | None, typer.Option(help="Benchmark this database (default: a fresh SQLite file).")
     ] = None,
     out_dir: Annotated[Path, typer.Option(help="Where latest.json goes.")] = Path("var/bench"),
 ) -> None:
     """Measure replay events/s, HTTP decisions/s and latency, and a bare echo baseline."""
-    options = BenchOptions(out_dir, seconds, warmup, connections, replay_events, database_url)
+    options = BenchOptions(
+        out_dir, seconds, warmup, connections, replay_events, database_url, repeat
+    )
     results = run_bench(options)
     _print_bench(results, out_dir / "latest.json")
 
@@ -391,7 +394,7 @@ def _print_bench(results: dict[str, Any], path: Path) -> None:
     verdict = results["verdict"]
     mark = {True: "[green]meets[/green]", False: "[red]misses[/red]"}
     http, echo = results["http"], results["echo"]
-    table = Table("measure", "value", "target")
+    table = Table("measure", f"value (median of {results['http']['repeat']} runs)", "target")
     table.add_row(
         "replay, in process",
         f"{results['replay']['events_per_s']:,} events/s",

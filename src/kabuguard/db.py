@@ -181,6 +181,10 @@ def _install_sqlite_discipline(engine: Engine, busy_timeout_ms: int, synchronous
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # 64 MiB of page cache per connection (default 2 MiB): the event, decision and audit
+        # B-trees take inserts all over, and with a small cache every commit grows slower as
+        # the database grows (measured: 1,788 -> 1,108 decisions/s over 45k events).
+        cursor.execute("PRAGMA cache_size=-65536")
         # FULL (the default): an answered decision survives a power cut too; NORMAL in WAL
         # mode may lose the last commits, which would look like a truncated audit chain.
         # Group commit spreads the fsync over every decision in the transaction.

@@ -17,7 +17,7 @@ def test_the_workload_is_valid_canonical_events() -> None:
 
 def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> None:
     options = runner.BenchOptions(
-        tmp_path, seconds=0.5, warmup=0.0, connections=4, replay_events=2_000
+        tmp_path, seconds=0.5, warmup=0.0, connections=4, replay_events=2_000, repeat=3
     )
     results = runner.run(options)
     written = json.loads((tmp_path / "latest.json").read_text())
@@ -28,3 +28,8 @@ def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> 
         assert run["requests"] > 0
         assert run["errors"] == 0
     assert written["engine_to_echo_ratio"] > 0
+    closed_runs = written["http"]["closed_loop_runs"]
+    assert len(closed_runs) == 3
+    middle = sorted(run["throughput_per_s"] for run in closed_runs)[1]
+    assert written["http"]["closed_loop"]["throughput_per_s"] == middle
+    assert len(written["echo_runs"]) == 3

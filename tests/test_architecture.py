@@ -40,15 +40,20 @@ def test_import_linter_contracts_hold() -> None:
     assert "BROKEN" not in result.stdout
 
 
-def test_importing_the_risk_core_loads_no_framework() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE % (FORBIDDEN,)],
+def _run_probe(probe: str) -> subprocess.CompletedProcess[str]:
+    """Run an import probe in a fresh interpreter, so nothing this test process loaded counts."""
+    return subprocess.run(
+        [sys.executable, "-c", probe % (FORBIDDEN,)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_importing_the_risk_core_loads_no_framework() -> None:
+    result = _run_probe(_PROBE)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     modules = set(report["modules"])
@@ -66,13 +71,6 @@ def test_importing_the_risk_core_loads_no_framework() -> None:
 def test_probe_would_notice_a_framework_import() -> None:
     """The subprocess check is not vacuous: importing a framework shows up in sys.modules."""
     probe = _PROBE.replace("import kabuguard.risk as risk", "import httpx, kabuguard.risk as risk")
-    result = subprocess.run(
-        [sys.executable, "-c", probe % (FORBIDDEN,)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _run_probe(probe)
     assert result.returncode == 0, result.stderr
     assert "httpx" in json.loads(result.stdout)["loaded"]

@@ -55,11 +55,7 @@ def load_policies(settings: Settings) -> Policies:
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = True) -> FastAPI:
-    database = Database(
-        settings.database_url,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        sqlite_synchronous=settings.sqlite_synchronous,
-    )
+    database = Database.from_settings(settings)
     policies = load_policies(settings)
 
     @asynccontextmanager
@@ -79,7 +75,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
-    app.state.policies = policies
     app.state.authenticator = Authenticator(
         database, settings.api_key_pepper.get_secret_value().encode()
     )

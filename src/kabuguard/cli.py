@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from ipaddress import ip_network
 from pathlib import Path
@@ -32,7 +34,7 @@ from kabuguard.lists.services import ListService
 from kabuguard.observability import configure_logging
 from kabuguard.replay import BadLine, ReplaySummary, replay
 from kabuguard.risk.policy import Policy, PolicyError
-from kabuguard.risk.signals import BlockedNetwork, SymbolHalt
+from kabuguard.risk.signals import BlockedNetwork, IPNetwork, SymbolHalt
 from kabuguard.state.interfaces import StateError
 
 app = typer.Typer(no_args_is_help=True, help="kabuguard: account-takeover defence for brokers.")
@@ -66,6 +68,29 @@ def _actor() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    """The configured database, released when the command is done."""
+    database = Database.from_settings(_settings())
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _aware(until: datetime | None) -> datetime | None:
+    if until is not None and until.tzinfo is None:
+        raise _fail("--until needs a time zone, e.g. 2026-12-01T15:00:00+09:00")
+    return until
+
+
+def _network(text: str) -> IPNetwork:
+    try:
+        return ip_network(text, strict=False)
+    except ValueError:
+        raise _fail(f"{text!r} is not an IP address or CIDR network") from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -140,22 +165,19 @@ def apikey_create(
     ] = None,
 ) -> None:
     """Create an API key and print it once; only a keyed hash is stored."""
-    settings = _settings()
-    database = Database(settings.database_url)
+    pepper = _settings().api_key_pepper.get_secret_value().encode()
     try:
-        with database.write() as session:
+        with _database() as database, database.write() as session:
             token = apikeys.create(
                 session,
                 name=name,
                 scopes=scope or DEFAULT_SCOPES,
-                pepper=settings.api_key_pepper.get_secret_value().encode(),
+                pepper=pepper,
                 actor=_actor(),
                 at=_now(),
             )
     except ApiKeyError as error:
         raise _fail(str(error)) from None
-    finally:
-        database.dispose()
     err.print("This key is shown once. Store it in your secret manager now:")
     print(token)
 
@@ -163,38 +185,31 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list() -> None:
     """List API keys (never the keys themselves)."""
-    database = Database(_settings().database_url)
-    with database.read() as session:
-        table = Table("name", "key id", "scopes", "created", "revoked")
+    table = Table("name", "key id", "scopes", "created", "revoked")
+    with _database() as database, database.read() as session:
         for row in apikeys.list_keys(session):
             revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
             created = row.created_at.isoformat(timespec="seconds")
             table.add_row(escape(row.name), row.key_id, row.scopes, created, revoked)
-    database.dispose()
     out.print(table)
 
 
 @apikey_app.command("revoke")
 def apikey_revoke(name: str) -> None:
     """Revoke an API key (effective within a few seconds on running servers)."""
-    database = Database(_settings().database_url)
     try:
-        with database.write() as session:
+        with _database() as database, database.write() as session:
             apikeys.revoke(session, name=name, actor=_actor(), at=_now())
     except ApiKeyError as error:
         raise _fail(str(error)) from None
-    finally:
-        database.dispose()
     out.print(f"revoked {name}")
 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole hash chain; exit non-zero naming the first bad entry."""
-    database = Database(_settings().database_url)
-    with database.read() as session:
+    with _database() as database, database.read() as session:
         report = verify_chain(session)
-    database.dispose()
     if report.first_break is not None:
         raise _fail(f"{report.first_break} (after {report.entries} good entries)", code=2)
     out.print(f"audit chain intact: {report.entries} entries, head {report.last_hash}")
@@ -266,8 +281,11 @@ def _print_summary(summary: ReplaySummary, live: Policy, shadow: Policy | None) 
     out.print(f"{summary.events} events decided, {summary.bad_lines} bad lines")
 
 
-def _lists() -> tuple[Database, str, datetime]:
-    return Database(_settings().database_url), _actor(), _now()
+@contextmanager
+def _lists(*, write: bool) -> Iterator[ListService]:
+    """The list service in one transaction of the configured database."""
+    with _database() as database, database.write() if write else database.read() as session:
+        yield ListService(session, actor=_actor(), at=_now())
 
 
 @halt_app.command("add")
@@ -280,23 +298,18 @@ def halt_add(
     ] = None,
 ) -> None:
     """Stop new buy orders in SYMBOL at once."""
-    if until is not None and until.tzinfo is None:
-        raise _fail("--until needs a time zone, e.g. 2026-12-01T15:00:00+09:00")
-    database, actor, now = _lists()
-    with database.write() as session:
-        ListService(session, actor=actor, at=now).halt(
-            SymbolHalt(symbol.upper(), market.upper(), reason, until)
-        )
+    halt = SymbolHalt(symbol.upper(), market.upper(), reason, _aware(until))
+    with _lists(write=True) as lists:
+        lists.halt(halt)
     out.print(f"buying {market.upper()}:{symbol.upper()} is halted")
 
 
 @halt_app.command("remove")
 def halt_remove(symbol: str, market: Annotated[str, typer.Option()]) -> None:
     """Lift a buy-halt."""
-    database, actor, now = _lists()
     try:
-        with database.write() as session:
-            ListService(session, actor=actor, at=now).lift(symbol.upper(), market.upper())
+        with _lists(write=True) as lists:
+            lists.lift(symbol.upper(), market.upper())
     except StateError as error:
         raise _fail(str(error)) from None
     out.print(f"halt on {market.upper()}:{symbol.upper()} lifted")
@@ -305,9 +318,8 @@ def halt_remove(symbol: str, market: Annotated[str, typer.Option()]) -> None:
 @halt_app.command("list")
 def halt_list() -> None:
     """Show active buy-halts."""
-    database, actor, now = _lists()
-    with database.read() as session:
-        halts = ListService(session, actor=actor, at=now).halts()
+    with _lists(write=False) as lists:
+        halts = lists.halts()
     table = Table("market", "symbol", "reason", "until")
     for halt in halts:
         table.add_row(
@@ -326,29 +338,20 @@ def block_add(
     until: Annotated[datetime | None, typer.Option(help="ISO time with zone.")] = None,
 ) -> None:
     """Refuse customer actions from NETWORK."""
-    try:
-        parsed = ip_network(network, strict=False)
-    except ValueError:
-        raise _fail(f"{network!r} is not an IP address or CIDR network") from None
-    if until is not None and until.tzinfo is None:
-        raise _fail("--until needs a time zone, e.g. 2026-12-01T15:00:00+09:00")
-    database, actor, now = _lists()
-    with database.write() as session:
-        ListService(session, actor=actor, at=now).block(BlockedNetwork(parsed, reason, until))
+    parsed = _network(network)
+    blocked = BlockedNetwork(parsed, reason, _aware(until))
+    with _lists(write=True) as lists:
+        lists.block(blocked)
     out.print(f"{parsed} is blocked")
 
 
 @block_app.command("remove")
 def block_remove(network: str) -> None:
     """Remove a network from the block list."""
+    parsed = _network(network)
     try:
-        parsed = ip_network(network, strict=False)
-    except ValueError:
-        raise _fail(f"{network!r} is not an IP address or CIDR network") from None
-    database, actor, now = _lists()
-    try:
-        with database.write() as session:
-            ListService(session, actor=actor, at=now).unblock(parsed)
+        with _lists(write=True) as lists:
+            lists.unblock(parsed)
     except StateError as error:
         raise _fail(str(error)) from None
     out.print(f"{parsed} is no longer blocked")
@@ -357,9 +360,8 @@ def block_remove(network: str) -> None:
 @block_app.command("list")
 def block_list() -> None:
     """Show blocked networks."""
-    database, actor, now = _lists()
-    with database.read() as session:
-        blocked = ListService(session, actor=actor, at=now).blocked()
+    with _lists(write=False) as lists:
+        blocked = lists.blocked()
     table = Table("network", "reason", "until")
     for entry in blocked:
         table.add_row(

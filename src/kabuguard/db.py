@@ -12,17 +12,21 @@ from __future__ import annotations
 import fcntl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from kabuguard.config import Settings
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,8 +75,10 @@ class Database:
     ) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        sqlite_file = _sqlite_file(self.url) if self.is_sqlite else None
+        if sqlite_file is not None:
+            Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
         if self.is_sqlite:
-            _ensure_sqlite_directory(self.url)
             self.engine = create_engine(
                 self.url, connect_args={"check_same_thread": False}, hide_parameters=True
             )
@@ -82,10 +88,25 @@ class Database:
                 self.url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        reader = (
+            self.engine.execution_options(sqlite_begin="DEFERRED")
+            if self.is_sqlite
+            else self.engine
+        )
+        self._read_sessions = sessionmaker(reader, expire_on_commit=False)
         self._write_lock: AbstractContextManager[Any] = (
-            _SqliteWriterLock(make_url(self.url).database, busy_timeout_ms / 1000)
+            _SqliteWriterLock(sqlite_file, busy_timeout_ms / 1000)
             if self.is_sqlite
             else nullcontext()
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database as configured: every entry point opens it the same way."""
+        return cls(
+            settings.database_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            sqlite_synchronous=settings.sqlite_synchronous,
         )
 
     @contextmanager
@@ -97,13 +118,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (a deferred transaction on SQLite)."""
-        with self._sessions(bind=self._reader()) as session, session.begin():
+        with self._read_sessions() as session, session.begin():
             yield session
-
-    def _reader(self) -> Engine:
-        if self.is_sqlite:
-            return self.engine.execution_options(sqlite_begin="DEFERRED")
-        return self.engine
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -123,10 +139,9 @@ class _SqliteWriterLock:
 
     _POLL_SECONDS = 0.002
 
-    def __init__(self, database: str | None, timeout_seconds: float) -> None:
+    def __init__(self, database_file: str | None, timeout_seconds: float) -> None:
         self._threads = threading.Lock()
-        in_file = database not in (None, "", ":memory:") and not str(database).startswith("file:")
-        self._path = f"{database}.writelock" if in_file else None
+        self._path = f"{database_file}.writelock" if database_file is not None else None
         self._handle: Any = None
         self._timeout = timeout_seconds
 
@@ -163,10 +178,18 @@ class _SqliteWriterLock:
             self._threads.release()
 
 
-def _ensure_sqlite_directory(url: str) -> None:
+def _sqlite_file(url: str) -> str | None:
+    """The database file a SQLite URL names, or None for an in-memory or URI database."""
     database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def in_chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Slices of at most `size` items: bounds the parameters of one IN (...) query."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _install_sqlite_discipline(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:

@@ -112,11 +112,6 @@ def _locked_head(session: Session) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
-def forget_head(session: Session) -> None:
-    """Drop the cached head after a rollback to a savepoint that may have undone appends."""
-    session.info.pop(_HEAD_KEY, None)
-
-
 def verify_chain(session: Session, *, batch: int = 2_000) -> VerifyReport:
     head_row = session.execute(select(AuditHead.seq, AuditHead.hash)).one_or_none()
     head = (int(head_row.seq), str(head_row.hash)) if head_row is not None else None

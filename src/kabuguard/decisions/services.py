@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kabuguard import observability
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
-from kabuguard.db import Database
+from kabuguard.db import Database, in_chunks
 from kabuguard.decisions.interfaces import (
     ERROR_STATUS,
     DecisionError,
@@ -103,12 +103,6 @@ class DecisionService:
         self._max_future_skew = max_future_skew
         self._networks = networks or NetworkCache()
 
-    def submit(self, event: Event, actor: str) -> Submitted:
-        [outcome] = self.decide_many([(event, actor)])
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
     def decide_many(self, items: Sequence[tuple[Event, str]]) -> list[Submitted | DecisionError]:
         """Decide items in order in one transaction (group commit), each with its own result.
 
@@ -151,12 +145,12 @@ class DecisionService:
         # The head lock comes first: it serialises writers, so the existence check below
         # cannot race another transaction inserting the same event id.
         audit.lock_head(session)
+        limit = now + self._max_future_skew
         documents = [event_document(event) for event, _ in items]
         digests = [event_digest(document) for document in documents]
         stored = _stored_digests(session, [event.event_id for event, _ in items])
-        fresh = _first_new_occurrences(items, stored)
+        fresh = _first_new_occurrences(items, stored, limit)
         state = SqlBatch.for_events(session, self._networks, [items[i][0] for i in fresh])
-        limit = now + self._max_future_skew
         results: list[Submitted | DecisionError | None] = [None] * len(items)
         first_seen: dict[str, int] = {}
         writes = _Writes()
@@ -179,8 +173,7 @@ class DecisionService:
             elif stored.get(event.event_id) != digests[index]:
                 results[index] = IdempotencyConflict(event.event_id)
         writes.flush(session, state, now)
-        _fill_replays(session, items, results)
-        return [result if result is not None else DecisionNotFound("") for result in results]
+        return _fill_replays(session, items, results)
 
     def _decide_one(self, event: Event, state: SqlBatch, now: datetime) -> dict[str, Any]:
         signals = dataclasses.replace(state.signals_for(event), received_at=now)
@@ -271,18 +264,20 @@ class _Writes:
 
 
 def _stored_digests(session: Session, event_ids: list[str]) -> dict[str, str]:
-    unique = sorted(set(event_ids))
     found: dict[str, str] = {}
-    for start in range(0, len(unique), 500):
-        rows = session.connection().execute(_DIGESTS, {"ids": unique[start : start + 500]})
+    for chunk in in_chunks(sorted(set(event_ids))):
+        rows = session.connection().execute(_DIGESTS, {"ids": chunk})
         found.update((row.event_id, row.digest) for row in rows)
     return found
 
 
-def _first_new_occurrences(items: Sequence[tuple[Event, str]], stored: dict[str, str]) -> set[int]:
+def _first_new_occurrences(
+    items: Sequence[tuple[Event, str]], stored: dict[str, str], limit: datetime
+) -> set[int]:
+    """Indexes to decide: the first occurrence of each new, not future-dated event id."""
     first: dict[str, int] = {}
     for index, (event, _) in enumerate(items):
-        if event.event_id not in stored:
+        if event.event_id not in stored and event.occurred_at <= limit:
             first.setdefault(event.event_id, index)
     return set(first.values())
 
@@ -301,21 +296,25 @@ def _fill_replays(
     session: Session,
     items: Sequence[tuple[Event, str]],
     results: list[Submitted | DecisionError | None],
-) -> None:
-    """Answer repeats of stored events with the stored decision."""
-    missing = [index for index, result in enumerate(results) if result is None]
-    if not missing:
-        return
-    ids = sorted({items[index][0].event_id for index in missing})
-    rows = {
+) -> list[Submitted | DecisionError]:
+    """Answer repeats of stored events (the results still None) with the stored decision."""
+    ids = sorted({items[i][0].event_id for i, result in enumerate(results) if result is None})
+    stored = {
         row.event_id: _row_document(row)
-        for start in range(0, len(ids), 500)
-        for row in session.execute(_DECISIONS, {"ids": ids[start : start + 500]}).scalars()
+        for chunk in in_chunks(ids)
+        for row in session.execute(_DECISIONS, {"ids": chunk}).scalars()
     }
-    for index in missing:
-        event_id = items[index][0].event_id
-        stored = rows.get(event_id)
-        results[index] = Submitted(stored, True) if stored else DecisionNotFound(event_id)
+    return [
+        result if result is not None else _stored_or_missing(items[index][0].event_id, stored)
+        for index, result in enumerate(results)
+    ]
+
+
+def _stored_or_missing(
+    event_id: str, stored: dict[str, dict[str, Any]]
+) -> Submitted | DecisionError:
+    document = stored.get(event_id)
+    return Submitted(document, replayed=True) if document else DecisionNotFound(event_id)
 
 
 def _batch_result(

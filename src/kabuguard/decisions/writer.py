@@ -74,22 +74,20 @@ class GroupCommitter:
 
     def _decide(self, batch: list[_Request]) -> None:
         observability.GROUP_COMMIT_SIZE.observe(len(batch))
-        outcomes: list[Submitted | DecisionError] | None = None
-        failure: Exception | None = None
+        outcomes: list[Submitted | DecisionError] | list[Exception]
         try:
             outcomes = self._service.decide_many([(r.event, r.actor) for r in batch])
         except Exception as error:  # the thread must survive to answer the next requests
             log.exception("deciding a batch failed")
-            failure = error
-        for index, request in enumerate(batch):
-            outcome = outcomes[index] if outcomes is not None else failure
+            outcomes = [error] * len(batch)
+        for request, outcome in zip(batch, outcomes, strict=True):
             request.loop.call_soon_threadsafe(_settle, request.future, outcome)
 
 
-def _settle(future: asyncio.Future[Submitted], outcome: Submitted | Exception | None) -> None:
+def _settle(future: asyncio.Future[Submitted], outcome: Submitted | Exception) -> None:
     if future.cancelled():  # the caller went away; the decision is stored all the same
         return
     if isinstance(outcome, Submitted):
         future.set_result(outcome)
     else:
-        future.set_exception(outcome or RuntimeError("no outcome"))
+        future.set_exception(outcome)

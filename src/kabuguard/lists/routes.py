@@ -25,12 +25,15 @@ _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (
 T = TypeVar("T")
 
 
-async def _in_transaction(request: Request, actor: str, work: Callable[[ListService], T]) -> T:
+async def _in_transaction(
+    request: Request, actor: str, work: Callable[[ListService], T], *, write: bool = True
+) -> T:
+    """Run `work` in one transaction: a write for changes, a read (no writer lock) for lists."""
     database: Database = request.app.state.database
     now: datetime = request.app.state.clock()
 
     def run() -> T:
-        with database.write() as session:
+        with database.write() if write else database.read() as session:
             return work(ListService(session, actor=actor, at=now))
 
     return await run_in_threadpool(run)
@@ -39,7 +42,9 @@ async def _in_transaction(request: Request, actor: str, work: Callable[[ListServ
 @router.get("/halted-symbols", response_model=list[HaltOut], responses=_ERRORS)
 async def list_halts(request: Request) -> list[HaltOut]:
     key = authorize(request, Scope.LISTS_READ)
-    halts = await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.halts())
+    halts = await _in_transaction(
+        request, f"apikey:{key.name}", lambda lists: lists.halts(), write=False
+    )
     return [HaltOut.of(h) for h in halts]
 
 
@@ -67,7 +72,9 @@ async def lift_halt(
 @router.get("/blocked-networks", response_model=list[BlockOut], responses=_ERRORS)
 async def list_blocks(request: Request) -> list[BlockOut]:
     key = authorize(request, Scope.LISTS_READ)
-    blocked = await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.blocked())
+    blocked = await _in_transaction(
+        request, f"apikey:{key.name}", lambda lists: lists.blocked(), write=False
+    )
     return [BlockOut.of(b) for b in blocked]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from ipaddress import ip_network
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from kabuguard.db import in_chunks
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Restriction, Verdict
 from kabuguard.risk.events import Event, Instrument, Price
@@ -37,7 +38,6 @@ from kabuguard.state.models import (
 from kabuguard.state.networks import NetworkIndex
 
 BLOCKED_NETWORKS = "blocked_networks"
-_IN_CHUNK = 500  # bound the parameters of one IN (...) query
 
 _LOCKS = select(
     CustomerLockRow.customer_id,
@@ -57,9 +57,16 @@ _RESTRICTIONS = (
     .where(RestrictionRow.until > bindparam("at"))
     .order_by(RestrictionRow.until, RestrictionRow.id)
 )
-_HALTS = select(
-    HaltedSymbolRow.symbol, HaltedSymbolRow.market, HaltedSymbolRow.reason, HaltedSymbolRow.until
-).where(HaltedSymbolRow.until.is_(None) | (HaltedSymbolRow.until > bindparam("at")))
+_HALTS = (
+    select(
+        HaltedSymbolRow.symbol,
+        HaltedSymbolRow.market,
+        HaltedSymbolRow.reason,
+        HaltedSymbolRow.until,
+    )
+    .where(HaltedSymbolRow.until.is_(None) | (HaltedSymbolRow.until > bindparam("at")))
+    .order_by(HaltedSymbolRow.market, HaltedSymbolRow.symbol)
+)
 _LIST_VERSION = select(ListVersionRow.version).where(ListVersionRow.name == bindparam("name"))
 _INSERT_RESTRICTION = insert(RestrictionRow)
 _DELETE_LOCK = delete(CustomerLockRow).where(CustomerLockRow.customer_id == bindparam("customer"))
@@ -141,7 +148,7 @@ class SqlBatch:
         self._memory = MemoryState.load(
             locks=self._load_locks(wanted),
             restrictions=self._load_restrictions(wanted, earliest),
-            halts=self._load_halts(earliest) if earliest is not None else [],
+            halts=_active_halts(session, earliest) if earliest is not None else [],
             networks=networks.index(session) if earliest is not None else NetworkIndex(()),
         )
 
@@ -190,7 +197,7 @@ class SqlBatch:
     def _load_locks(self, customers: list[str]) -> dict[str, CustomerLockState]:
         return {
             row.customer_id: CustomerLockState(row.since, row.initiated_by, row.reason)
-            for chunk in _chunks(customers)
+            for chunk in in_chunks(customers)
             for row in self._session.connection().execute(_LOCKS, {"customers": chunk})
         }
 
@@ -200,7 +207,7 @@ class SqlBatch:
         found: dict[str, list[Restriction]] = {}
         if earliest is None:
             return found
-        for chunk in _chunks(customers):
+        for chunk in in_chunks(customers):
             params = {"customers": chunk, "at": earliest}
             for row in self._session.connection().execute(_RESTRICTIONS, params):
                 found.setdefault(row.customer_id, []).append(
@@ -212,10 +219,6 @@ class SqlBatch:
                     )
                 )
         return found
-
-    def _load_halts(self, earliest: datetime) -> list[SymbolHalt]:
-        rows = self._session.connection().execute(_HALTS, {"at": earliest})
-        return [SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows]
 
 
 class SqlState:
@@ -239,12 +242,7 @@ class SqlState:
         return halt
 
     def halts(self, at: datetime) -> list[SymbolHalt]:
-        rows = self._session.execute(
-            select(HaltedSymbolRow)
-            .where(HaltedSymbolRow.until.is_(None) | (HaltedSymbolRow.until > at))
-            .order_by(HaltedSymbolRow.market, HaltedSymbolRow.symbol)
-        ).scalars()
-        return [SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows]
+        return _active_halts(self._session, at)
 
     def block_network(self, blocked: BlockedNetwork) -> None:
         row = {"network": str(blocked.network), "reason": blocked.reason, "until": blocked.until}
@@ -282,9 +280,9 @@ class SqlState:
         )
 
 
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start : start + _IN_CHUNK]
+def _active_halts(session: Session, at: datetime) -> list[SymbolHalt]:
+    rows = session.connection().execute(_HALTS, {"at": at})
+    return [SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows]
 
 
 def _restriction_row(

@@ -34,7 +34,7 @@ from kabuguard.risk.signals import (
 )
 from kabuguard.state.interfaces import NotListed
 from kabuguard.state.memory import MemoryState
-from kabuguard.state.sql import NetworkCache, SqlBatch, SqlState
+from kabuguard.state.sql import ListCache, SqlBatch, SqlState
 from tests import factories
 
 POLICY = Policy.default()
@@ -51,13 +51,13 @@ class SqlStateUnderTest:
         self._lists = SqlState(session)
 
     def _batch(self, customers: list[str], at: datetime) -> SqlBatch:
-        return SqlBatch(self._session, NetworkCache(), customers=customers, earliest=at)
+        return SqlBatch(self._session, ListCache(), customers=customers, earliest=at)
 
     def signals_for(self, event: Event) -> Signals:
-        return SqlBatch.for_events(self._session, NetworkCache(), [event]).signals_for(event)
+        return SqlBatch.for_events(self._session, ListCache(), [event]).signals_for(event)
 
     def record(self, event: Event, verdict: Verdict) -> None:
-        batch = SqlBatch.for_events(self._session, NetworkCache(), [event])
+        batch = SqlBatch.for_events(self._session, ListCache(), [event])
         batch.record(event, verdict)
         batch.flush()
 

@@ -43,7 +43,7 @@ from kabuguard.decisions.records import (
 from kabuguard.risk.engine import decide
 from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
-from kabuguard.state.sql import NetworkCache, SqlBatch
+from kabuguard.state.sql import ListCache, SqlBatch
 
 Clock = Callable[[], datetime]
 
@@ -95,13 +95,13 @@ class DecisionService:
         *,
         clock: Clock,
         max_future_skew: timedelta,
-        networks: NetworkCache | None = None,
+        lists: ListCache | None = None,
     ) -> None:
         self._db = database
         self._policies = policies
         self._clock = clock
         self._max_future_skew = max_future_skew
-        self._networks = networks or NetworkCache()
+        self._lists = lists or ListCache()
 
     def decide_many(self, items: Sequence[tuple[Event, str]]) -> list[Submitted | DecisionError]:
         """Decide items in order in one transaction (group commit), each with its own result.
@@ -150,7 +150,7 @@ class DecisionService:
         digests = [event_digest(document) for document in documents]
         stored = _stored_digests(session, [event.event_id for event, _ in items])
         fresh = _first_new_occurrences(items, stored, limit)
-        state = SqlBatch.for_events(session, self._networks, [items[i][0] for i in fresh])
+        state = SqlBatch.for_events(session, self._lists, [items[i][0] for i in fresh])
         results: list[Submitted | DecisionError | None] = [None] * len(items)
         first_seen: dict[str, int] = {}
         writes = _Writes()

@@ -80,14 +80,22 @@ class GroupCommitter:
         except Exception as error:  # the thread must survive to answer the next requests
             log.exception("deciding a batch failed")
             outcomes = [error] * len(batch)
+        # One wake-up per event loop, not per request: each is a syscall and a loop turn.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Settlement]] = {}
         for request, outcome in zip(batch, outcomes, strict=True):
-            request.loop.call_soon_threadsafe(_settle, request.future, outcome)
+            by_loop.setdefault(request.loop, []).append((request.future, outcome))
+        for loop, settlements in by_loop.items():
+            loop.call_soon_threadsafe(_settle, settlements)
 
 
-def _settle(future: asyncio.Future[Submitted], outcome: Submitted | Exception) -> None:
-    if future.cancelled():  # the caller went away; the decision is stored all the same
-        return
-    if isinstance(outcome, Submitted):
-        future.set_result(outcome)
-    else:
-        future.set_exception(outcome)
+_Settlement = tuple["asyncio.Future[Submitted]", "Submitted | Exception"]
+
+
+def _settle(settlements: list[_Settlement]) -> None:
+    for future, outcome in settlements:
+        if future.cancelled():  # the caller went away; the decision is stored all the same
+            continue
+        if isinstance(outcome, Submitted):
+            future.set_result(outcome)
+        else:
+            future.set_exception(outcome)

@@ -38,6 +38,7 @@ from kabuguard.state.models import (
 from kabuguard.state.networks import NetworkIndex
 
 BLOCKED_NETWORKS = "blocked_networks"
+HALTED_SYMBOLS = "halted_symbols"
 
 _LOCKS = select(
     CustomerLockRow.customer_id,
@@ -57,17 +58,13 @@ _RESTRICTIONS = (
     .where(RestrictionRow.until > bindparam("at"))
     .order_by(RestrictionRow.until, RestrictionRow.id)
 )
-_HALTS = (
-    select(
-        HaltedSymbolRow.symbol,
-        HaltedSymbolRow.market,
-        HaltedSymbolRow.reason,
-        HaltedSymbolRow.until,
-    )
-    .where(HaltedSymbolRow.until.is_(None) | (HaltedSymbolRow.until > bindparam("at")))
-    .order_by(HaltedSymbolRow.market, HaltedSymbolRow.symbol)
-)
-_LIST_VERSION = select(ListVersionRow.version).where(ListVersionRow.name == bindparam("name"))
+_HALTS = select(
+    HaltedSymbolRow.symbol,
+    HaltedSymbolRow.market,
+    HaltedSymbolRow.reason,
+    HaltedSymbolRow.until,
+).order_by(HaltedSymbolRow.market, HaltedSymbolRow.symbol)
+_LIST_VERSIONS = select(ListVersionRow.name, ListVersionRow.version)
 _INSERT_RESTRICTION = insert(RestrictionRow)
 _DELETE_LOCK = delete(CustomerLockRow).where(CustomerLockRow.customer_id == bindparam("customer"))
 _INSTRUMENT_COLUMNS = (
@@ -112,22 +109,38 @@ def _upsert(session: Session, kind: str) -> Any:
     return _UPSERTS[session.connection().dialect.name][kind]
 
 
-class NetworkCache:
-    """A worker's copy of the blocked-network index, reloaded when the list's version moves."""
+class ListCache:
+    """A worker's copy of the lists every decision reads, reloaded when a list's version moves.
+
+    Every batch reads all list versions in one query; the lists themselves are read only after
+    a change (the CLI, the API or another worker bumps the version in the same transaction).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._version = -1
-        self._index = NetworkIndex(())
+        self._versions: dict[str, int] = {}
+        self._networks = NetworkIndex(())
+        self._halts: tuple[SymbolHalt, ...] = ()
 
-    def index(self, session: Session) -> NetworkIndex:
-        version = _list_version(session, BLOCKED_NETWORKS)
+    def lists(self, session: Session) -> tuple[NetworkIndex, tuple[SymbolHalt, ...]]:
+        """The blocked networks and every halt, expired ones included (filter by time)."""
+        connection = session.connection()
+        versions = {str(name): int(version) for name, version in connection.execute(_LIST_VERSIONS)}
         with self._lock:
-            if version != self._version:
+            if self._stale(versions, BLOCKED_NETWORKS):
                 rows = session.execute(select(BlockedNetworkRow)).scalars()
-                self._index = NetworkIndex(_blocked(row) for row in rows)
-                self._version = version
-            return self._index
+                self._networks = NetworkIndex(_blocked(row) for row in rows)
+            if self._stale(versions, HALTED_SYMBOLS):
+                halts = connection.execute(_HALTS)
+                self._halts = tuple(
+                    SymbolHalt(h.symbol, h.market, h.reason, h.until) for h in halts
+                )
+            self._versions = versions
+            return self._networks, self._halts
+
+    def _stale(self, versions: dict[str, int], name: str) -> bool:
+        # A list never changed has no version row; an empty cache is stale all the same.
+        return name not in self._versions or versions.get(name) != self._versions.get(name)
 
 
 class SqlBatch:
@@ -136,7 +149,7 @@ class SqlBatch:
     def __init__(
         self,
         session: Session,
-        networks: NetworkCache,
+        lists: ListCache,
         *,
         customers: Sequence[str],
         earliest: datetime | None,
@@ -145,20 +158,19 @@ class SqlBatch:
         self._session = session
         self._pending: list[tuple[str, Effects]] = []
         wanted = sorted(set(customers))
+        networks, halts = lists.lists(session) if earliest is not None else (NetworkIndex(()), ())
         self._memory = MemoryState.load(
             locks=self._load_locks(wanted),
             restrictions=self._load_restrictions(wanted, earliest),
-            halts=_active_halts(session, earliest) if earliest is not None else [],
-            networks=networks.index(session) if earliest is not None else NetworkIndex(()),
+            halts=[h for h in halts if earliest is not None and _in_force(h.until, earliest)],
+            networks=networks,
         )
 
     @classmethod
-    def for_events(
-        cls, session: Session, networks: NetworkCache, events: Sequence[Event]
-    ) -> SqlBatch:
+    def for_events(cls, session: Session, lists: ListCache, events: Sequence[Event]) -> SqlBatch:
         return cls(
             session,
-            networks,
+            lists,
             customers=[e.customer_id for e in events if e.customer_id is not None],
             earliest=min((e.occurred_at for e in events), default=None),
         )
@@ -231,6 +243,7 @@ class SqlState:
         row: dict[str, Any] = {"market": halt.market, "symbol": halt.symbol}
         row |= {"reason": halt.reason, "until": halt.until}
         self._session.execute(_upsert(self._session, "halt"), row)
+        self._bump(HALTED_SYMBOLS)
 
     def lift_halt(self, symbol: str, market: str) -> SymbolHalt:
         row = self._session.get(HaltedSymbolRow, (market, symbol))
@@ -239,6 +252,7 @@ class SqlState:
         halt = SymbolHalt(row.symbol, row.market, row.reason, row.until)
         self._session.delete(row)
         self._session.flush()
+        self._bump(HALTED_SYMBOLS)
         return halt
 
     def halts(self, at: datetime) -> list[SymbolHalt]:
@@ -281,8 +295,13 @@ class SqlState:
 
 
 def _active_halts(session: Session, at: datetime) -> list[SymbolHalt]:
-    rows = session.connection().execute(_HALTS, {"at": at})
-    return [SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows]
+    rows = session.connection().execute(_HALTS)
+    halts = (SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows)
+    return [halt for halt in halts if _in_force(halt.until, at)]
+
+
+def _in_force(until: datetime | None, at: datetime) -> bool:
+    return until is None or until > at
 
 
 def _restriction_row(
@@ -309,11 +328,6 @@ def _reference_row(reference: Instrument | Price) -> tuple[str, dict[str, Any]]:
     row |= {column: getattr(reference, column, None) for column in _PRICE_COLUMNS}
     row |= {"price_at": reference.occurred_at, "currency": "JPY"}
     return "price", row
-
-
-def _list_version(session: Session, name: str) -> int:
-    version = session.connection().execute(_LIST_VERSION, {"name": name}).scalar_one_or_none()
-    return int(version) if version is not None else 0
 
 
 def _blocked(row: BlockedNetworkRow) -> BlockedNetwork:

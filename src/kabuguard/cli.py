@@ -35,6 +35,7 @@ from kabuguard.observability import configure_logging
 from kabuguard.replay import BadLine, ReplaySummary, replay
 from kabuguard.risk.policy import Policy, PolicyError
 from kabuguard.risk.signals import BlockedNetwork, IPNetwork, SymbolHalt
+from kabuguard.scoreboard import command as scoreboard_commands
 from kabuguard.state.interfaces import StateError
 
 app = typer.Typer(no_args_is_help=True, help="kabuguard: account-takeover defence for brokers.")
@@ -422,6 +423,9 @@ def _print_bench(results: dict[str, Any], path: Path) -> None:
     )
     out.print(table)
     out.print(f"written to {path}")
+
+
+scoreboard_commands.register(app)
 
 
 def main() -> None:

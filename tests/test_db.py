@@ -19,7 +19,7 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
-def test_sqlite_runs_in_wal_with_foreign_keys_and_full_sync(sqlite_url: str) -> None:
+def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_url: str) -> None:
     database = Database(sqlite_url)
     with database.read() as session:
         pragmas = [
@@ -27,7 +27,25 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_full_sync(sqlite_url: str) -> 
             for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
         ]
     database.dispose()
-    assert pragmas == ["wal", 1, 2, 5000]  # synchronous 2 = FULL
+    # synchronous 1 = NORMAL: COMMIT itself does not fsync; Database.sync() does (FULL).
+    assert pragmas == ["wal", 1, 1, 5000]
+
+
+def test_full_durability_syncs_the_log_after_each_write(sqlite_url: str, tmp_path: Path) -> None:
+    database = Database(sqlite_url)
+    assert database.syncs_after_commit
+    with database.write() as session:
+        session.execute(text("UPDATE audit_head SET seq = seq"))
+    assert (tmp_path / "k.db-wal").exists()
+    database.sync()  # a real fsync of the log; nothing to assert but that it works
+    database.dispose()
+    assert not (tmp_path / "k.db-wal").exists()  # checkpointed and removed at close
+    database.sync()  # and a missing log is nothing to sync
+
+
+def test_normal_durability_and_postgresql_do_not_sync_after_commit(sqlite_url: str) -> None:
+    assert not Database(sqlite_url, sqlite_synchronous="NORMAL").syncs_after_commit
+    assert not Database("postgresql://nobody@127.0.0.1:1/none").syncs_after_commit
 
 
 def test_a_writer_held_elsewhere_times_out_instead_of_stalling(

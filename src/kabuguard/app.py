@@ -88,7 +88,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
         clock=clock,
         max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
     )
-    app.state.committer = GroupCommitter(app.state.decisions)
+    app.state.committer = GroupCommitter(app.state.decisions, database)
     app.state.intake = EventIntake(
         app.state.authenticator, app.state.committer, settings.max_event_bytes
     )

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+from sqlalchemy import text
+
+from kabuguard import migrations
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
-from kabuguard.decisions.interfaces import IdempotencyConflict
-from kabuguard.decisions.services import DecisionService, Policies
+from kabuguard.decisions.interfaces import IdempotencyConflict, StorageFailed
+from kabuguard.decisions.services import DecisionService, Policies, Submitted
 from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.observability import GROUP_COMMIT_SIZE
+from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
 from tests import factories as f
 from tests.conftest import FrozenClock
@@ -23,6 +29,14 @@ def _service(database: Database) -> DecisionService:
     )
 
 
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file with FULL durability: the committer answers through its sync thread."""
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    migrations.upgrade(url)
+    return url
+
+
 def _batches() -> tuple[float, float]:
     [metric] = GROUP_COMMIT_SIZE.collect()
     sample = {s.name: s.value for s in metric.samples}
@@ -32,7 +46,7 @@ def _batches() -> tuple[float, float]:
 
 
 def test_concurrent_submissions_are_grouped_and_answered(database: Database) -> None:
-    committer = GroupCommitter(_service(database))
+    committer = GroupCommitter(_service(database), database)
     events = [f.typed(f.login(f"c-{n % 5}", minutes=n)) for n in range(100)]
     count_before, sum_before = _batches()
 
@@ -54,7 +68,7 @@ def test_concurrent_submissions_are_grouped_and_answered(database: Database) -> 
 
 
 def test_an_item_error_reaches_only_its_caller(database: Database) -> None:
-    committer = GroupCommitter(_service(database))
+    committer = GroupCommitter(_service(database), database)
     first = f.login("c-1")
     conflicting = f.typed(first | {"ip": "192.0.2.44"})
 
@@ -74,3 +88,67 @@ def test_an_item_error_reaches_only_its_caller(database: Database) -> None:
         committer.stop()
     assert isinstance(conflict, IdempotencyConflict)
     assert not isinstance(fine, BaseException)
+
+
+class _WatchedDatabase(Database):
+    """A real database that remembers which decisions each fsync made durable."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.durable: set[str] = set()
+        self.fail_syncs = False
+
+    def sync(self) -> None:
+        if self.fail_syncs:
+            raise OSError(5, "Input/output error")
+        with self.read() as session:
+            committed = session.execute(text("SELECT event_id FROM decisions")).scalars()
+            ids = set(committed)
+        super().sync()
+        self.durable |= ids
+
+
+def test_no_answer_is_given_before_its_decision_is_durable(sqlite_url: str) -> None:
+    database = _WatchedDatabase(sqlite_url)
+    committer = GroupCommitter(_service(database), database)
+    events = [f.typed(f.login(f"c-{n % 5}", minutes=n)) for n in range(60)]
+    durable_when_answered: list[bool] = []
+
+    async def submit_all() -> None:
+        async def one(event: Event) -> None:
+            await committer.submit(event, "t")
+            durable_when_answered.append(event.event_id in database.durable)
+
+        await asyncio.gather(*(one(e) for e in events))
+
+    committer.start()
+    try:
+        asyncio.run(submit_all())
+    finally:
+        committer.stop()
+        database.dispose()
+    assert durable_when_answered == [True] * 60
+
+
+def test_a_failed_fsync_answers_503_and_a_retry_gets_the_stored_decision(
+    sqlite_url: str,
+) -> None:
+    database = _WatchedDatabase(sqlite_url)
+    committer = GroupCommitter(_service(database), database)
+    event = f.typed(f.login("c-1"))
+
+    async def submit() -> Submitted:
+        return await committer.submit(event, "t")
+
+    committer.start()
+    try:
+        database.fail_syncs = True
+        with pytest.raises(StorageFailed):
+            asyncio.run(submit())
+        database.fail_syncs = False
+        retried = asyncio.run(submit())
+    finally:
+        committer.stop()
+        database.dispose()
+    assert retried.replayed
+    assert retried.decision["event_id"] == event.event_id

@@ -103,21 +103,24 @@ class DecisionService:
         self._max_future_skew = max_future_skew
         self._lists = lists or ListCache()
 
-    def decide_many(self, items: Sequence[tuple[Event, str]]) -> list[Submitted | DecisionError]:
+    def decide_many(
+        self, items: Sequence[tuple[Event, str]], *, sync: bool = True
+    ) -> list[Submitted | DecisionError]:
         """Decide items in order in one transaction (group commit), each with its own result.
 
         Should the shared transaction fail, every item is retried in a transaction of its own,
-        so one item's storage error never costs its neighbours their decisions.
+        so one item's storage error never costs its neighbours their decisions. With
+        `sync=False` the caller makes the commit durable (`Database.sync()`) before answering.
         """
         try:
-            with self._db.write() as session:
+            with self._db.write(sync=sync) as session:
                 outcomes = self._decide_in(session, items, self._clock())
         except SQLAlchemyError:
             if len(items) == 1:
                 log.exception("storing a decision failed")
                 return [StorageFailed()]
             log.warning("group commit failed; retrying %d items one by one", len(items))
-            return [self.decide_many([item])[0] for item in items]
+            return [self.decide_many([item], sync=sync)[0] for item in items]
         for outcome in outcomes:  # counted once committed, never for a rolled-back group
             if isinstance(outcome, Submitted) and not outcome.replayed:
                 observability.record_decision(outcome.decision)

@@ -1,0 +1,83 @@
+"""SQLite's log under FULL durability: kabuguard checkpoints it, inline or on its own thread."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kabuguard import migrations
+from kabuguard.db import Database
+from kabuguard.wal import CHECKPOINT_BYTES, RESTART_BYTES, WriteAheadLog
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    migrations.upgrade(f"sqlite:///{tmp_path / 'k.db'}")
+    return Database(f"sqlite:///{tmp_path / 'k.db'}")
+
+
+def _log_size(tmp_path: Path) -> int:
+    path = tmp_path / "k.db-wal"
+    return path.stat().st_size if path.exists() else 0
+
+
+def _write(database: Database, megabytes: int, *, sync: bool = True) -> None:
+    """Fill the log with about `megabytes` of new pages, one megabyte per transaction."""
+    for _ in range(megabytes):
+        with database.write(sync=sync) as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS filler (blob BLOB)"))
+            session.execute(text("INSERT INTO filler VALUES (randomblob(1048576))"))
+
+
+def test_sqlite_does_not_checkpoint_inside_commits(database: Database, tmp_path: Path) -> None:
+    _write(database, 8, sync=False)  # commits without kabuguard's sync: nothing checkpoints
+    assert _log_size(tmp_path) > 2 * CHECKPOINT_BYTES
+    database.dispose()
+
+
+def test_a_sync_past_the_threshold_checkpoints_and_the_log_restarts_small(
+    database: Database, tmp_path: Path
+) -> None:
+    _write(database, 8)  # each write syncs; past 4 MiB the sync checkpoints inline
+    _write(database, 1)  # a checkpointed log restarts from the top, truncated to the limit
+    assert _log_size(tmp_path) <= 2 * CHECKPOINT_BYTES
+    database.dispose()
+
+
+def test_the_background_checkpointer_keeps_the_log_bounded(
+    database: Database, tmp_path: Path
+) -> None:
+    database.start_background_checkpoints()
+    try:
+        _write(database, 8)
+        deadline = time.monotonic() + 30
+        while _log_size(tmp_path) > 2 * CHECKPOINT_BYTES and time.monotonic() < deadline:
+            _write(database, 1)
+    finally:
+        database.stop_background_checkpoints()
+    assert _log_size(tmp_path) <= 2 * CHECKPOINT_BYTES
+    database.dispose()
+
+
+def test_a_log_past_the_restart_size_is_restarted(database: Database, tmp_path: Path) -> None:
+    _write(database, 3, sync=False)
+    log = WriteAheadLog(str(tmp_path / "k.db"), nullcontext(), busy_timeout_ms=5_000)
+    log.checkpoint(RESTART_BYTES)  # as if the log had outgrown passive checkpoints
+    with database.read() as session:
+        busy, frames, copied = session.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
+    assert busy == 0
+    assert frames == copied > 0  # everything is back in the database
+    _write(database, 1, sync=False)
+    assert _log_size(tmp_path) <= 2 * CHECKPOINT_BYTES  # so the next writer restarted the log
+    database.dispose()
+
+
+def test_syncing_a_database_without_a_log_is_harmless(tmp_path: Path) -> None:
+    log = WriteAheadLog(str(tmp_path / "none.db"), nullcontext(), busy_timeout_ms=100)
+    log.sync()
+    assert not os.path.exists(tmp_path / "none.db-wal")

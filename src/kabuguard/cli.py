@@ -36,6 +36,7 @@ from kabuguard.replay import BadLine, ReplaySummary, replay
 from kabuguard.risk.policy import Policy, PolicyError
 from kabuguard.risk.signals import BlockedNetwork, IPNetwork, SymbolHalt
 from kabuguard.scoreboard import command as scoreboard_commands
+from kabuguard.simulate import command as simulate_commands
 from kabuguard.state.interfaces import StateError
 
 app = typer.Typer(no_args_is_help=True, help="kabuguard: account-takeover defence for brokers.")
@@ -425,6 +426,7 @@ def _print_bench(results: dict[str, Any], path: Path) -> None:
     out.print(f"written to {path}")
 
 
+simulate_commands.register(app)
 scoreboard_commands.register(app)
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from kabuguard.labels import Campaign
 from kabuguard.scoreboard.baselines import Defence
-from kabuguard.scoreboard.labels import Campaign
 from kabuguard.scoreboard.report import Figures
 from kabuguard.scoreboard.tables import COMPARED, figures_of
 

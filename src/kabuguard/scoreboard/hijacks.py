@@ -11,8 +11,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kabuguard.labels import Campaign
 from kabuguard.risk.events import Event
-from kabuguard.scoreboard.labels import Campaign, Label
+from kabuguard.scoreboard.labels import Label
 
 
 class HijackError(ValueError):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kabuguard.labels import AttackerFactor
 from kabuguard.risk.actions import action_of
 from kabuguard.risk.codes import FactorClass, Outcome
 from kabuguard.risk.events import Event, LoginAttempt, LoginStep
-from kabuguard.scoreboard.labels import AttackerFactor, Label
+from kabuguard.scoreboard.labels import Label
 
 
 @dataclass(frozen=True, slots=True)

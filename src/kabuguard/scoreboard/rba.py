@@ -26,9 +26,9 @@ import orjson
 from pydantic import ValidationError
 
 from kabuguard.decisions.records import event_document
+from kabuguard.labels import Actor, AttackerFactor, Campaign
 from kabuguard.parsing import event_error
 from kabuguard.risk.events import AttemptResult, LoginAttempt, LoginStep
-from kabuguard.scoreboard.labels import Actor, AttackerFactor, Campaign
 
 HEADER = (
     "index",

@@ -10,10 +10,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from kabuguard.labels import Actor, Campaign, LegitTag
 from kabuguard.scoreboard.baselines import BASELINES, Defence
 from kabuguard.scoreboard.freeman import SIX_MONTHS
 from kabuguard.scoreboard.hijacks import Hijack, Stop
-from kabuguard.scoreboard.labels import Actor, Campaign, LegitTag
 from kabuguard.scoreboard.metrics import (
     BOOTSTRAP_REPLICATES,
     BOOTSTRAP_SEED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kabuguard.labels import Actor
 from kabuguard.scoreboard.baselines import (
     DEFAULT_FREEMAN_THRESHOLD,
     Baseline,
@@ -15,7 +16,6 @@ from kabuguard.scoreboard.baselines import (
 )
 from kabuguard.scoreboard.hijacks import GroundTruth, HijackError
 from kabuguard.scoreboard.inputs import InputError, InputPaths, InputStats, read_rows
-from kabuguard.scoreboard.labels import Actor
 from kabuguard.scoreboard.outcomes import is_login
 from kabuguard.scoreboard.tally import Tally
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kabuguard.labels import Campaign, LegitTag
 from kabuguard.scoreboard.baselines import BASELINES, Defence
-from kabuguard.scoreboard.labels import Campaign, LegitTag
 from kabuguard.scoreboard.report import UNTAGGED, Figures
 
 COMPARED = (Defence.KABUGUARD, Defence.SMS_OTP_ONLY, Defence.FREEMAN, Defence.NO_DEFENCE)

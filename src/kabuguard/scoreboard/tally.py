@@ -6,9 +6,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kabuguard.labels import Actor, LegitTag
 from kabuguard.risk.events import Event, EventType
 from kabuguard.scoreboard.hijacks import Hijack, Stop, hour_of
-from kabuguard.scoreboard.labels import Actor, Label, LegitTag
+from kabuguard.scoreboard.labels import Label
 from kabuguard.scoreboard.outcomes import Ruling, challenges, holds, is_login, stops
 
 

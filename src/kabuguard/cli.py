@@ -404,6 +404,12 @@ def _print_bench(results: dict[str, Any], path: Path) -> None:
         f"{results['replay']['events_per_s']:,} events/s",
         f">= 20,000 {mark[verdict['replay_events_per_s']]}",
     )
+    simulated = results["simulate"]
+    table.add_row(
+        f"simulate, {simulated['customers']:,} customers x {simulated['days']} days",
+        f"{simulated['events_per_s']:,.0f} events/s  peak {simulated['peak_rss_mib']:,.0f} MiB",
+        f">= 200,000 {mark[verdict['simulate_events_per_s']]}",
+    )
     closed = http["closed_loop"]
     table.add_row(
         f"HTTP decisions ({http['database']}), closed loop",

@@ -17,13 +17,17 @@ def test_the_workload_is_valid_canonical_events() -> None:
 
 def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> None:
     options = runner.BenchOptions(
-        tmp_path, seconds=0.5, warmup=0.0, connections=4, replay_events=2_000, repeat=3
-    )
+        tmp_path, seconds=0.5, warmup=0.0, connections=4, replay_events=2_000, repeat=3,
+        simulate_customers=300, simulate_days=2,
+    )  # fmt: skip
     results = runner.run(options)
     written = json.loads((tmp_path / "latest.json").read_text())
     assert written["verdict"] == results["verdict"]
     assert written["replay"]["events"] == 2_000
     assert written["replay"]["bad_lines"] == 0
+    assert written["simulate"]["customers"] == 300
+    assert written["simulate"]["events"] > 0
+    assert written["simulate"]["peak_rss_mib"] > 0
     for run in (written["http"]["closed_loop"], written["http"]["open_loop_500"], written["echo"]):
         assert run["requests"] > 0
         assert run["errors"] == 0

@@ -34,9 +34,11 @@ from kabuguard.config import DEVELOPMENT_PEPPER
 from kabuguard.db import Database
 from kabuguard.replay import replay
 from kabuguard.risk.policy import Policy
+from kabuguard.simulate import bench as simulate_bench
 
 TARGETS = {
     "replay_events_per_s": 20_000,
+    "simulate_events_per_s": 200_000,
     "http_decisions_per_s": 2_000,
     "http_p99_ms_at_500_per_s": 20.0,
 }
@@ -49,6 +51,8 @@ class BenchOptions:
     warmup: float = 2.0
     connections: int = 32
     replay_events: int = 200_000
+    simulate_customers: int = 20_000
+    simulate_days: int = 7
     database_url: str | None = None
     # Each HTTP measurement is repeated and the median run reported: on a small shared VM a
     # single run can be off by tens of per cent.
@@ -63,6 +67,9 @@ def run(options: BenchOptions) -> dict[str, Any]:
         "targets": TARGETS,
     }
     results["replay"] = bench_replay(options)
+    results["simulate"] = simulate_bench.measure(
+        options.simulate_customers, options.simulate_days, seed=1
+    )
     results["http"] = bench_http(options)
     echo_runs = bench_echo(options)
     results["echo"] = asdict(_median(echo_runs, by="throughput_per_s"))
@@ -71,6 +78,8 @@ def run(options: BenchOptions) -> dict[str, Any]:
     results["engine_to_echo_ratio"] = round(decisions / results["echo"]["throughput_per_s"], 3)
     results["verdict"] = {
         "replay_events_per_s": results["replay"]["events_per_s"] >= TARGETS["replay_events_per_s"],
+        "simulate_events_per_s": results["simulate"]["events_per_s"]
+        >= TARGETS["simulate_events_per_s"],
         "http_decisions_per_s": decisions >= TARGETS["http_decisions_per_s"],
         "http_p99_ms_at_500_per_s": results["http"]["open_loop_500"]["p99_ms"]
         <= TARGETS["http_p99_ms_at_500_per_s"],

@@ -21,6 +21,7 @@ run: $(STAMP) ## Run the service on the embedded SQLite database (./var/)
 	$(BIN)/kabuguard serve
 
 test: $(STAMP) ## Run the whole suite (PostgreSQL tests skip unless reachable or required)
+	@scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff, ruff format --check, mypy --strict, import contracts

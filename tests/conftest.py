@@ -38,6 +38,8 @@ POSTGRES_URL = os.environ.get(
     "KABUGUARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 TEST_PEPPER = "test-pepper-" + "x" * 40
+# base64 of b"test-only-data-key-32-bytes-long": encrypts contact details in tests.
+TEST_DATA_KEY = "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc="
 
 
 def service_unavailable(name: str, problem: str) -> None:
@@ -122,6 +124,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         environment=Environment.TEST,
         api_key_pepper=TEST_PEPPER,
+        data_key=TEST_DATA_KEY,
         log_json=False,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kabuguard.config import DEFAULT_DATABASE_URL, Environment, Settings
+from tests.conftest import TEST_DATA_KEY
 
 
 def test_defaults_run_the_embedded_sqlite_in_development(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,7 +29,44 @@ def test_placeholder_pepper_is_refused_outside_development(
     with pytest.raises(ValueError, match="at least 32 characters"):
         Settings()
     monkeypatch.setenv("KABUGUARD_API_KEY_PEPPER", "a" * 40)
+    monkeypatch.setenv("KABUGUARD_DATA_KEY", TEST_DATA_KEY)
+    monkeypatch.setenv("KABUGUARD_PUBLIC_BASE_URL", "https://kabuguard.broker.example")
     assert Settings().environment.value == environment
+    if environment == "production":
+        monkeypatch.setenv("KABUGUARD_PUBLIC_BASE_URL", "http://kabuguard.broker.example")
+        with pytest.raises(ValueError, match="must be https:// in production"):
+            Settings()
+
+
+@pytest.mark.parametrize("environment", ["production", "test"])
+def test_placeholder_data_key_is_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    monkeypatch.setenv("KABUGUARD_ENVIRONMENT", environment)
+    monkeypatch.setenv("KABUGUARD_API_KEY_PEPPER", "a" * 40)
+    monkeypatch.delenv("KABUGUARD_DATA_KEY", raising=False)
+    with pytest.raises(ValueError, match="KABUGUARD_DATA_KEY must be set"):
+        Settings()
+    monkeypatch.setenv("KABUGUARD_DATA_KEY", "c2hvcnQ=")
+    with pytest.raises(ValueError, match="32 bytes, not 5 bytes"):
+        Settings()
+
+
+def test_notification_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KABUGUARD_NOTIFY_OPTIONAL_DEFAULTS", '["login:device:known"]')
+    assert [kind.value for kind in Settings().notify_optional_defaults] == ["login:device:known"]
+    monkeypatch.setenv("KABUGUARD_NOTIFY_OPTIONAL_DEFAULTS", '["login:device:new"]')
+    with pytest.raises(ValueError, match="security notices, which are always sent"):
+        Settings()
+    monkeypatch.delenv("KABUGUARD_NOTIFY_OPTIONAL_DEFAULTS")
+    monkeypatch.setenv("KABUGUARD_SMS_WEBHOOK_URL", "https://sms.example/hook")
+    with pytest.raises(ValueError, match="KABUGUARD_WEBHOOK_SECRET must be set"):
+        Settings()
+    monkeypatch.setenv("KABUGUARD_WEBHOOK_SECRET", "s" * 32)
+    assert Settings().sms_webhook_url == "https://sms.example/hook"
+    monkeypatch.setenv("KABUGUARD_MAIL_FROM", "not an address")
+    with pytest.raises(ValueError, match="mail_from"):
+        Settings()
 
 
 def test_values_come_from_the_environment_and_are_validated(

@@ -27,6 +27,7 @@ from kabuguard.apikeys.services import Authenticator
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
 from kabuguard.audit.models import AuditHead
+from kabuguard.auth.install import install as install_auth
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.decisions import routes as decision_routes
@@ -36,6 +37,14 @@ from kabuguard.decisions.services import DecisionService, Policies
 from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_body, error_reply
 from kabuguard.lists import routes as list_routes
+from kabuguard.notifications import freeze
+from kabuguard.notifications import routes as notification_routes
+from kabuguard.notifications.wiring import (
+    DispatcherThread,
+    build_dispatcher,
+    build_planner,
+    cipher_from,
+)
 from kabuguard.parsing import ApiError
 from kabuguard.risk.events import EVENT_ADAPTER
 from kabuguard.risk.policy import Policy
@@ -58,16 +67,22 @@ def load_policies(settings: Settings) -> Policies:
 def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = True) -> FastAPI:
     database = Database.from_settings(settings)
     policies = load_policies(settings)
+    dispatcher = DispatcherThread(
+        build_dispatcher(settings, database, clock), settings.dispatch_poll_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_record_policy_activation, database, policies, clock())
         app.state.committer.start()
+        if settings.dispatch_in_serve:
+            dispatcher.start()
         # What startup built (modules, models, compiled statements) lives as long as the
         # process: frozen, it is no longer walked by every full collection on the request path.
         gc.freeze()
         yield
         await run_in_threadpool(app.state.committer.stop)
+        await run_in_threadpool(dispatcher.stop)
         database.dispose()
 
     app = FastAPI(
@@ -82,11 +97,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
     app.state.authenticator = Authenticator(
         database, settings.api_key_pepper.get_secret_value().encode()
     )
+    app.state.cipher = cipher_from(settings)
     app.state.decisions = DecisionService(
         database,
         policies,
         clock=clock,
         max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
+        notices=build_planner(settings, on_enqueued=dispatcher.wake.set),
     )
     app.state.committer = GroupCommitter(app.state.decisions, database)
     app.state.intake = EventIntake(
@@ -94,6 +111,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
     )
     app.include_router(decision_routes.router)
     app.include_router(list_routes.router)
+    app.include_router(notification_routes.router)
+    app.include_router(freeze.router)
+    install_auth(app, on_enqueued=dispatcher.wake.set)
     _add_operational_routes(app, database)
     _add_error_handlers(app)
     app.add_middleware(_MetricsMiddleware)

@@ -13,7 +13,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kabuguard.notifications.crypto import decode_key
+from kabuguard.notifications.kinds import NoticeKind
+
 DEVELOPMENT_PEPPER = "development-only-api-key-pepper-do-not-use-in-production"
+# base64 of b"development-only-data-key-32byte": encrypts contact details in development only.
+DEVELOPMENT_DATA_KEY = "ZGV2ZWxvcG1lbnQtb25seS1kYXRhLWtleS0zMmJ5dGU="
 DEFAULT_DATABASE_URL = "sqlite:///./var/kabuguard.db"
 
 
@@ -53,6 +58,74 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Notifications (docs/notifications.md). Contact details are encrypted under the data key;
+    # previous keys only decrypt, so a key can be rotated without losing stored contacts.
+    data_key: SecretStr = SecretStr(DEVELOPMENT_DATA_KEY)
+    previous_data_keys: list[SecretStr] = []
+    public_base_url: str = "http://127.0.0.1:8000"
+    broker_name: str = Field(default="Example Securities", min_length=1, max_length=100)
+    broker_phone: str = Field(default="0120-000-000", min_length=1, max_length=40)
+    # An address on the broker's own domain, aligned with its SPF/DKIM/DMARC records.
+    mail_from: str = Field(default="security@example.com", pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    mail_from_name: str | None = None
+    smtp_host: str | None = None  # unset: no e-mail channel
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    sms_webhook_url: str | None = None  # unset: no SMS channel
+    push_webhook_url: str | None = None  # unset: no push channel
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Optional notices the broker turns on for everyone; customers may add or remove them.
+    notify_optional_defaults: frozenset[NoticeKind] = frozenset()
+    dispatch_in_serve: bool = True
+    dispatch_batch_size: int = Field(default=100, ge=1, le=1000)
+    dispatch_poll_seconds: float = Field(default=1.0, gt=0)
+    dispatch_lease_seconds: float = Field(default=120.0, gt=0)
+    dispatch_max_attempts: int = Field(default=12, ge=1)
+    dispatch_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    dispatch_backoff_cap_seconds: float = Field(default=900.0, gt=0)
+    freeze_link_days: int = Field(default=7, ge=1, le=30)
+
+    # Customer authentication (docs/authentication.md). RP ID and origins default to the host
+    # and origin of KABUGUARD_PUBLIC_BASE_URL; a passkey is bound to them for life.
+    auth_rp_id: str | None = None
+    auth_origins: list[str] = []
+    auth_policy_file: Path | None = None  # factor class per action; auth/default_policy.toml
+    auth_cookie_secure: bool = True  # off only for http://localhost development
+    auth_open_signup: bool = False  # the hosted customer-creation page, for demos
+    auth_password_max_failures: int = Field(default=5, ge=1, le=100)
+    auth_second_factor_max_failures: int = Field(default=5, ge=1, le=100)
+    auth_lock_base_seconds: int = Field(default=60, ge=1)
+    auth_lock_max_seconds: int = Field(default=3600, ge=1)
+    auth_ip_max_failures: int = Field(default=30, ge=1)
+    auth_network_max_failures: int = Field(default=100, ge=1)
+    auth_throttle_window_seconds: int = Field(default=900, ge=1)
+    auth_session_idle_minutes: int = Field(default=30, ge=1)
+    auth_session_max_hours: int = Field(default=12, ge=1)
+    auth_step_ttl_seconds: int = Field(default=300, ge=30, le=3600)  # logins, challenges, codes
+    auth_email_code_max_attempts: int = Field(default=5, ge=1, le=10)
+    auth_signing_ttl_seconds: int = Field(default=600, ge=60, le=86400)
+
+    @model_validator(mode="after")
+    def _check_notification_settings(self) -> Settings:
+        decode_key(self.data_key.get_secret_value())
+        for key in self.previous_data_keys:
+            decode_key(key.get_secret_value())
+        optional = [kind for kind in self.notify_optional_defaults if not kind.optional]
+        if optional:
+            raise ValueError(
+                "KABUGUARD_NOTIFY_OPTIONAL_DEFAULTS lists security notices, which are always "
+                f"sent: {', '.join(sorted(optional))}"
+            )
+        if (self.sms_webhook_url or self.push_webhook_url) and self.webhook_secret is None:
+            raise ValueError("KABUGUARD_WEBHOOK_SECRET must be set when a webhook URL is set")
+        if not self.public_base_url.startswith(("http://", "https://")):
+            raise ValueError("KABUGUARD_PUBLIC_BASE_URL must start with https:// (or http://)")
+        return self
+
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT:
@@ -63,6 +136,15 @@ class Settings(BaseSettings):
                 "KABUGUARD_API_KEY_PEPPER must be set to a random secret of at least 32 "
                 f"characters when KABUGUARD_ENVIRONMENT={self.environment.value}"
             )
+        if self.data_key.get_secret_value() == DEVELOPMENT_DATA_KEY:
+            raise ValueError(
+                "KABUGUARD_DATA_KEY must be set to base64 of 32 random bytes when "
+                f"KABUGUARD_ENVIRONMENT={self.environment.value}"
+            )
+        if self.environment is Environment.PRODUCTION and not self.public_base_url.startswith(
+            "https://"
+        ):
+            raise ValueError("KABUGUARD_PUBLIC_BASE_URL must be https:// in production")
         return self
 
     @property

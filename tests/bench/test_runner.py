@@ -18,7 +18,7 @@ def test_the_workload_is_valid_canonical_events() -> None:
 def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> None:
     options = runner.BenchOptions(
         tmp_path, seconds=0.5, warmup=0.0, connections=4, replay_events=2_000, repeat=3,
-        simulate_customers=300, simulate_days=2,
+        simulate_customers=300, simulate_days=2, emails=50, outbox_events=200,
     )  # fmt: skip
     results = runner.run(options)
     written = json.loads((tmp_path / "latest.json").read_text())
@@ -28,6 +28,9 @@ def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> 
     assert written["simulate"]["customers"] == 300
     assert written["simulate"]["events"] > 0
     assert written["simulate"]["peak_rss_mib"] > 0
+    assert written["notifications"]["smtp"]["received_by_server"] == 50
+    assert written["notifications"]["outbox"]["outbox_rows"] > 0
+    assert written["auth"]["password_verifications_per_second"] > 0
     for run in (written["http"]["closed_loop"], written["http"]["open_loop_500"], written["echo"]):
         assert run["requests"] > 0
         assert run["errors"] == 0

@@ -28,10 +28,12 @@ import orjson
 from kabuguard import migrations
 from kabuguard.apikeys import services as apikeys
 from kabuguard.apikeys.interfaces import DEFAULT_SCOPES
+from kabuguard.auth import bench as auth_bench
 from kabuguard.bench import workload
 from kabuguard.bench.loadgen import LoadResult, run_load
 from kabuguard.config import DEVELOPMENT_PEPPER
 from kabuguard.db import Database
+from kabuguard.notifications import bench as notification_bench
 from kabuguard.replay import replay
 from kabuguard.risk.policy import Policy
 from kabuguard.simulate import bench as simulate_bench
@@ -39,6 +41,7 @@ from kabuguard.simulate import bench as simulate_bench
 TARGETS = {
     "replay_events_per_s": 20_000,
     "simulate_events_per_s": 200_000,
+    "emails_per_s": 500,
     "http_decisions_per_s": 2_000,
     "http_p99_ms_at_500_per_s": 20.0,
 }
@@ -53,6 +56,8 @@ class BenchOptions:
     replay_events: int = 200_000
     simulate_customers: int = 20_000
     simulate_days: int = 7
+    emails: int = 2_000
+    outbox_events: int = 5_000
     database_url: str | None = None
     # Each HTTP measurement is repeated and the median run reported: on a small shared VM a
     # single run can be off by tens of per cent.
@@ -70,6 +75,11 @@ def run(options: BenchOptions) -> dict[str, Any]:
     results["simulate"] = simulate_bench.measure(
         options.simulate_customers, options.simulate_days, seed=1
     )
+    results["notifications"] = {
+        "smtp": notification_bench.measure_smtp(options.emails),
+        "outbox": notification_bench.measure_outbox(options.outbox_events),
+    }
+    results["auth"] = auth_bench.measure()
     results["http"] = bench_http(options)
     echo_runs = bench_echo(options)
     results["echo"] = asdict(_median(echo_runs, by="throughput_per_s"))
@@ -80,6 +90,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
         "replay_events_per_s": results["replay"]["events_per_s"] >= TARGETS["replay_events_per_s"],
         "simulate_events_per_s": results["simulate"]["events_per_s"]
         >= TARGETS["simulate_events_per_s"],
+        "emails_per_s": results["notifications"]["smtp"]["emails_per_s"] >= TARGETS["emails_per_s"],
         "http_decisions_per_s": decisions >= TARGETS["http_decisions_per_s"],
         "http_p99_ms_at_500_per_s": results["http"]["open_loop_500"]["p99_ms"]
         <= TARGETS["http_p99_ms_at_500_per_s"],

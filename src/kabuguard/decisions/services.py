@@ -40,6 +40,7 @@ from kabuguard.decisions.records import (
     in_force,
     loads,
 )
+from kabuguard.notifications.planner import NoticeBatch, NoticePlanner
 from kabuguard.risk.engine import decide
 from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
@@ -96,12 +97,14 @@ class DecisionService:
         clock: Clock,
         max_future_skew: timedelta,
         lists: ListCache | None = None,
+        notices: NoticePlanner | None = None,
     ) -> None:
         self._db = database
         self._policies = policies
         self._clock = clock
         self._max_future_skew = max_future_skew
         self._lists = lists or ListCache()
+        self._notices = notices
 
     def decide_many(
         self, items: Sequence[tuple[Event, str]], *, sync: bool = True
@@ -114,13 +117,15 @@ class DecisionService:
         """
         try:
             with self._db.write(sync=sync) as session:
-                outcomes = self._decide_in(session, items, self._clock())
+                outcomes, enqueued = self._decide_in(session, items, self._clock())
         except SQLAlchemyError:
             if len(items) == 1:
                 log.exception("storing a decision failed")
                 return [StorageFailed()]
             log.warning("group commit failed; retrying %d items one by one", len(items))
             return [self.decide_many([item], sync=sync)[0] for item in items]
+        if enqueued and self._notices is not None:
+            self._notices.enqueued()
         for outcome in outcomes:  # counted once committed, never for a rolled-back group
             if isinstance(outcome, Submitted) and not outcome.replayed:
                 observability.record_decision(outcome.decision)
@@ -144,7 +149,8 @@ class DecisionService:
 
     def _decide_in(
         self, session: Session, items: Sequence[tuple[Event, str]], now: datetime
-    ) -> list[Submitted | DecisionError]:
+    ) -> tuple[list[Submitted | DecisionError], int]:
+        """The results, and how many outbox rows were written with them."""
         # The head lock comes first: it serialises writers, so the existence check below
         # cannot race another transaction inserting the same event id.
         audit.lock_head(session)
@@ -153,10 +159,12 @@ class DecisionService:
         digests = [event_digest(document) for document in documents]
         stored = _stored_digests(session, [event.event_id for event, _ in items])
         fresh = _first_new_occurrences(items, stored, limit)
-        state = SqlBatch.for_events(session, self._lists, [items[i][0] for i in fresh])
+        new_events = [items[i][0] for i in sorted(fresh)]
+        state = SqlBatch.for_events(session, self._lists, new_events)
+        notices = self._notices.batch(session, new_events) if self._notices is not None else None
         results: list[Submitted | DecisionError | None] = [None] * len(items)
         first_seen: dict[str, int] = {}
-        writes = _Writes()
+        writes = _Writes(notices)
         for index, (event, actor) in enumerate(items):
             if event.occurred_at > limit:
                 results[index] = EventFromFuture(event.event_id, event.occurred_at, limit)
@@ -175,8 +183,8 @@ class DecisionService:
                 )
             elif stored.get(event.event_id) != digests[index]:
                 results[index] = IdempotencyConflict(event.event_id)
-        writes.flush(session, state, now)
-        return _fill_replays(session, items, results)
+        enqueued = writes.flush(session, state, now)
+        return _fill_replays(session, items, results), enqueued
 
     def _decide_one(self, event: Event, state: SqlBatch, now: datetime) -> dict[str, Any]:
         signals = dataclasses.replace(state.signals_for(event), received_at=now)
@@ -224,10 +232,11 @@ class DecisionService:
 class _Writes:
     """Rows a batch adds, written with one executemany per table at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, notices: NoticeBatch | None) -> None:
         self.events: list[dict[str, Any]] = []
         self.decisions: list[dict[str, Any]] = []
         self.audit: list[audit.NewEntry] = []
+        self.notices = notices
 
     def add(
         self,
@@ -255,15 +264,20 @@ class _Writes:
         self.audit.append(
             audit.NewEntry(AuditKind.DECISION_RECORDED, actor, event.event_id, payload)
         )
+        if self.notices is not None:
+            self.notices.add(event, decision, now)
 
-    def flush(self, session: Session, state: SqlBatch, now: datetime) -> None:
+    def flush(self, session: Session, state: SqlBatch, now: datetime) -> int:
+        """Write everything; returns the number of outbox rows (notifications) written."""
         if not self.events:
-            return
+            return 0
         connection = session.connection()
         connection.execute(_INSERT_EVENT, self.events)
         connection.execute(_INSERT_DECISION, [_decision_row(d, now) for d in self.decisions])
         state.flush()
+        enqueued = self.notices.flush(session, now) if self.notices is not None else 0
         audit.append_many(session, self.audit, at=now)
+        return enqueued
 
 
 def _stored_digests(session: Session, event_ids: list[str]) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Customer authentication: passwords, passkeys, one-time codes, sessions, locks, signing."""

@@ -1,0 +1,324 @@
+"""AuthService: the auth parts built from Settings, shared by the JSON API and the pages.
+
+Both doors call these methods, so a broker's own UI gets exactly what the hosted pages get.
+Rejected WebAuthn responses and codes are written to the audit chain here, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from anyio import to_thread
+
+from kabuguard.audit import services as audit
+from kabuguard.audit.chain import AuditKind
+from kabuguard.auth.accounts import Account, Accounts, NewAccount
+from kabuguard.auth.factors import EmailCodes, RecoveryCodes, Totp, TotpEnrolment
+from kabuguard.auth.interfaces import (
+    AuthError,
+    CodeSender,
+    FactorNotAllowed,
+    InvalidCode,
+    PasskeyRejected,
+    SessionRequired,
+    SessionScope,
+    StepExpired,
+)
+from kabuguard.auth.lockout import Lockout, LockoutPolicy, Path, SourceLimits, SourceThrottle
+from kabuguard.auth.locks import SelfLock
+from kabuguard.auth.login import LoginFlow, Parts
+from kabuguard.auth.notify import OutboxNotices
+from kabuguard.auth.passkeys import Passkeys, PasskeyView
+from kabuguard.auth.policy import AuthPolicy
+from kabuguard.auth.sessions import Issued, Origin, SessionInfo, Sessions
+from kabuguard.auth.signing import Signing
+from kabuguard.auth.steps import Context, StepRecorder
+from kabuguard.auth.webauthn import RelyingParty
+from kabuguard.config import Environment, Settings
+from kabuguard.db import Database
+from kabuguard.decisions.writer import GroupCommitter
+from kabuguard.notifications.crypto import FieldCipher
+from kabuguard.risk.codes import Action, FactorClass
+from kabuguard.risk.events import Channel, CredentialAction, CredentialKind
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+ONBOARDING = "onboarding"
+
+
+def check_cookie_setting(settings: Settings, rp: RelyingParty) -> None:
+    """Cookies without Secure only for http://localhost development (never in production)."""
+    if settings.auth_cookie_secure:
+        return
+    local = all(o.startswith(("http://localhost", "http://127.0.0.1")) for o in rp.origins)
+    if settings.environment is Environment.PRODUCTION or not local:
+        raise ValueError(
+            "KABUGUARD_AUTH_COOKIE_SECURE=false is allowed only for http://localhost development"
+        )
+
+
+@dataclass
+class AuthService:
+    settings: Settings
+    database: Database
+    clock: Clock
+    rp: RelyingParty
+    policy: AuthPolicy
+    accounts: Accounts
+    sessions: Sessions
+    passkeys: Passkeys
+    totp: Totp
+    recovery: RecoveryCodes
+    steps: StepRecorder
+    flow: LoginFlow
+    selflock: SelfLock
+    signing: Signing
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        database: Database,
+        clock: Clock,
+        cipher: FieldCipher,
+        committer: GroupCommitter,
+        notices: OutboxNotices,
+        sender: CodeSender | None = None,
+    ) -> AuthService:
+        rp = RelyingParty.from_settings(settings)
+        check_cookie_setting(settings, rp)
+        policy = (
+            AuthPolicy.from_file(settings.auth_policy_file)
+            if settings.auth_policy_file
+            else AuthPolicy.default()
+        )
+        ttl = timedelta(seconds=settings.auth_step_ttl_seconds)
+        base, cap = settings.auth_lock_base_seconds, settings.auth_lock_max_seconds
+        lockout = Lockout(
+            database,
+            {
+                Path.PASSWORD: LockoutPolicy(
+                    settings.auth_password_max_failures,
+                    timedelta(seconds=base),
+                    timedelta(seconds=cap),
+                ),
+                Path.FACTOR: LockoutPolicy(
+                    settings.auth_second_factor_max_failures,
+                    timedelta(seconds=base),
+                    timedelta(seconds=cap),
+                ),
+            },
+        )
+        throttle = SourceThrottle(
+            database,
+            SourceLimits(
+                settings.auth_ip_max_failures,
+                settings.auth_network_max_failures,
+                timedelta(seconds=settings.auth_throttle_window_seconds),
+            ),
+        )
+        accounts = Accounts(database, cipher)
+        sessions = Sessions(
+            database,
+            idle=timedelta(minutes=settings.auth_session_idle_minutes),
+            absolute=timedelta(hours=settings.auth_session_max_hours),
+        )
+        passkeys = Passkeys(database, rp, ttl)
+        totp = Totp(database, cipher, settings.broker_name)
+        recovery = RecoveryCodes(database)
+        email = EmailCodes(
+            database,
+            cipher,
+            sender or notices,
+            ttl=ttl,
+            max_attempts=settings.auth_email_code_max_attempts,
+        )
+        steps = StepRecorder(committer)
+        flow = LoginFlow(
+            Parts(
+                database,
+                accounts,
+                lockout,
+                throttle,
+                sessions,
+                passkeys,
+                totp,
+                email,
+                recovery,
+                steps,
+                policy,
+                notices,
+                ttl,
+            )
+        )
+        return cls(
+            settings,
+            database,
+            clock,
+            rp,
+            policy,
+            accounts,
+            sessions,
+            passkeys,
+            totp,
+            recovery,
+            steps,
+            flow,
+            SelfLock(database, accounts, sessions, passkeys, steps),
+            Signing(database, passkeys, timedelta(seconds=settings.auth_signing_ttl_seconds)),
+        )
+
+    def context(self, origin: Origin, channel: Channel, actor: str) -> Context:
+        return Context(origin, channel, actor, self.clock())
+
+    async def audited(self, ctx: Context, what: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Run a step; a rejected passkey or code, or an expired step, is also audited."""
+        try:
+            return await work()
+        except (PasskeyRejected, InvalidCode, StepExpired) as error:
+            await to_thread.run_sync(self._audit_rejection, ctx, what, error)
+            raise
+
+    def _audit_rejection(self, ctx: Context, what: str, error: AuthError) -> None:
+        payload = {
+            "step": what,
+            "code": error.code,
+            "problem": error.message[:300],
+            "ip": ctx.origin.ip,
+            "device_id": ctx.origin.device_id[:64],
+        }
+        with self.database.write() as session:
+            audit.append(
+                session,
+                kind=AuditKind.AUTH_STEP_REJECTED,
+                actor=ctx.actor,
+                subject=what,
+                payload=payload,
+                at=ctx.now,
+            )
+
+    # -- onboarding and sessions ------------------------------------------------------------
+
+    async def create_customer(self, ctx: Context, new: NewAccount) -> tuple[Account, Issued]:
+        """Create the account and an onboarding session that may only enrol a passkey."""
+        account = await to_thread.run_sync(
+            lambda: self.accounts.create(new, actor=ctx.actor, now=ctx.now)
+        )
+        issued = await to_thread.run_sync(
+            lambda: self.sessions.issue(
+                account.customer_id,
+                ctx.origin,
+                factor=ONBOARDING,
+                factor_class="none",
+                scope=SessionScope.ENROL,
+                now=ctx.now,
+            )
+        )
+        return account, issued
+
+    def session(
+        self, token: str | None, device_id: str | None, *, full: bool = True
+    ) -> SessionInfo:
+        info = self.sessions.current(token, device_id, self.clock())
+        if full and info.scope is not SessionScope.FULL:
+            raise SessionRequired("register a passkey first; this session may only do that")
+        return info
+
+    # -- enrolment (credential_change events) ----------------------------------------------
+
+    async def register_passkey(
+        self, ctx: Context, info: SessionInfo, challenge_id: str, credential: Any, name: str
+    ) -> PasskeyView:
+        if info.scope is SessionScope.FULL:
+            self.check_credential_change(info)
+        view = await self.audited(
+            ctx,
+            "passkey_registration",
+            lambda: to_thread.run_sync(
+                self.passkeys.register, info.customer_id, challenge_id, credential, name, ctx.now
+            ),
+        )
+        await self.steps.credential(
+            ctx, info.customer_id, CredentialKind.PASSKEY, CredentialAction.ADDED
+        )
+        if info.scope is SessionScope.ENROL:  # the enrolment session has done its one job
+            await to_thread.run_sync(
+                self.sessions.revoke, info.customer_id, info.id, "passkey_enrolled", ctx.now
+            )
+        return view
+
+    def check_credential_change(self, info: SessionInfo) -> None:
+        """Changing how one logs in needs the policy's factor class on the session (AUTH-4)."""
+        needed = self.policy.needed(Action.CREDENTIAL_CHANGE, self.clock(), None)
+        if needed is FactorClass.PHISHING_RESISTANT and info.factor_class != needed.value:
+            raise FactorNotAllowed(
+                "changing how you log in needs a session started with a passkey; "
+                "log in with your passkey first"
+            )
+
+    def step_up(self, info: SessionInfo, action: Action) -> tuple[FactorClass, bool]:
+        """The class `action` needs now, and whether this session's factor already has it."""
+        needed = self.policy.needed(action, self.clock(), None)
+        strong = info.factor_class == FactorClass.PHISHING_RESISTANT.value
+        return needed, strong or (needed is FactorClass.ANY_MFA and info.scope is SessionScope.FULL)
+
+    async def remove_passkey(self, ctx: Context, info: SessionInfo, credential_id: str) -> None:
+        self.check_credential_change(info)
+        await to_thread.run_sync(self.passkeys.remove, info.customer_id, credential_id)
+        await self.steps.credential(
+            ctx, info.customer_id, CredentialKind.PASSKEY, CredentialAction.REMOVED
+        )
+
+    async def begin_totp(self, info: SessionInfo) -> TotpEnrolment:
+        self.check_credential_change(info)
+        return await to_thread.run_sync(self.totp.begin, info.customer_id)
+
+    async def confirm_totp(self, ctx: Context, info: SessionInfo, code: str) -> None:
+        self.check_credential_change(info)
+        await self.audited(
+            ctx,
+            "totp_enrolment",
+            lambda: to_thread.run_sync(self.totp.confirm, info.customer_id, code, ctx.now),
+        )
+        await self.steps.credential(
+            ctx, info.customer_id, CredentialKind.TOTP, CredentialAction.ADDED
+        )
+
+    async def new_recovery_codes(self, ctx: Context, info: SessionInfo) -> list[str]:
+        self.check_credential_change(info)
+        codes = await to_thread.run_sync(self.recovery.replace, info.customer_id, ctx.now)
+        await self.steps.credential(
+            ctx, info.customer_id, CredentialKind.RECOVERY_CODES, CredentialAction.RESET
+        )
+        return codes
+
+    async def revoke(self, ctx: Context, info: SessionInfo, session_id: int | None) -> int:
+        """Revoke one session, or every session of the customer (None)."""
+        if session_id is None:
+            count = await to_thread.run_sync(
+                self.sessions.revoke_all, info.customer_id, "customer_revoked_all", ctx.now
+            )
+        else:
+            await to_thread.run_sync(
+                self.sessions.revoke, info.customer_id, session_id, "customer_revoked", ctx.now
+            )
+            count = 1
+        await to_thread.run_sync(self._audit_revocation, ctx, info.customer_id, session_id, count)
+        return count
+
+    def _audit_revocation(
+        self, ctx: Context, customer_id: str, session_id: int | None, count: int
+    ) -> None:
+        with self.database.write() as session:
+            audit.append(
+                session,
+                kind=AuditKind.AUTH_SESSION_REVOKED,
+                actor=ctx.actor,
+                subject=customer_id,
+                payload={"session": session_id, "all": session_id is None, "count": count},
+                at=ctx.now,
+            )

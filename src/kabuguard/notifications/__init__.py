@@ -1,0 +1,1 @@
+"""Customer notifications an attacker cannot silence: outbox, dispatcher, channels, freeze link."""

@@ -1,0 +1,1 @@
+"""Delivery channels, each behind the Channel Protocol (interfaces.py)."""

@@ -1,0 +1,184 @@
+"""Delivery after commit: claim due outbox rows, render, send, record — one message at a time.
+
+Each message's outcome is committed before the next is sent, so a dispatcher killed at any
+point leaves at most one message sent but not recorded; it is sent again, byte for byte the
+same, once its lease has passed (at-least-once transport, see docs/notifications.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kabuguard.notifications.contacts import contact_context
+from kabuguard.notifications.crypto import FieldCipher, UndecryptableValue
+from kabuguard.notifications.interfaces import (
+    Channel,
+    OutboundMessage,
+    PermanentFailure,
+    TransientFailure,
+)
+from kabuguard.notifications.kinds import ChannelKind
+from kabuguard.notifications.outbox import Claimed, Outbox
+from kabuguard.notifications.planner import freeze_context, freeze_token
+from kabuguard.notifications.rendering import Renderer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 12
+    base_seconds: float = 5.0
+    cap_seconds: float = 900.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^(n-1))]."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** min(attempt - 1, 30))
+        return rng.uniform(0, ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    def __add__(self, other: Report) -> Report:
+        return Report(
+            self.delivered + other.delivered, self.retried + other.retried, self.dead + other.dead
+        )
+
+    @property
+    def handled(self) -> int:
+        return self.delivered + self.retried + self.dead
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        outbox: Outbox,
+        channels: Mapping[ChannelKind, Channel],
+        renderer: Renderer,
+        cipher: FieldCipher,
+        *,
+        clock: Callable[[], datetime],
+        policy: RetryPolicy = RetryPolicy(),
+        batch_size: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        rng: random.Random | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._channels = channels
+        self._renderer = renderer
+        self._cipher = cipher
+        self._clock = clock
+        self._policy = policy
+        self._batch_size = batch_size
+        self._lease = lease
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
+
+    def run_once(self) -> Report:
+        """Claim one batch of due messages and handle each of them."""
+        report = Report()
+        for item in self._outbox.claim(self._batch_size, self._lease):
+            if self._clock() >= item.lease:
+                break  # the lease ran out: another dispatcher may own the rest now
+            report += self._handle(item)
+        return report
+
+    def drain(self) -> Report:
+        """Handle everything due now, batch after batch, then return (`dispatch --once`)."""
+        total = Report()
+        while (report := self.run_once()).handled:
+            total += report
+        return total
+
+    def run(self, stop: threading.Event, wake: threading.Event, poll_seconds: float) -> None:
+        """Until `stop` is set: deliver what is due, then sleep until woken or polled."""
+        while not stop.is_set():
+            wake.clear()  # before claiming: a wake-up during the claim is not lost
+            try:
+                handled = self.run_once().handled
+            except Exception:  # the database may be away for a while; keep the loop alive
+                log.exception("dispatching notifications failed; trying again")
+                handled = 0
+            if not handled:
+                wake.wait(poll_seconds)
+        self.close()
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+
+    def _handle(self, item: Claimed) -> Report:
+        if item.attempts > self._policy.max_attempts:  # claimed before, then the process died
+            return self._dead(item, f"gave up after {item.attempts - 1} attempts")
+        try:
+            message = self._message(item)
+            self._channel(item.channel).send(message)
+        except PermanentFailure as failure:
+            return self._dead(item, failure.reason)
+        except TransientFailure as failure:
+            return self._later(item, failure.reason, failure.retry_after)
+        except Exception as error:  # a bug must cost one message a retry, not the dispatcher
+            log.exception("delivering outbox message %d failed", item.id)
+            return self._later(item, f"unexpected error: {type(error).__name__}", None)
+        self._outbox.delivered(item)
+        return Report(delivered=1)
+
+    def _message(self, item: Claimed) -> OutboundMessage:
+        try:
+            recipient = (
+                self._cipher.decrypt(
+                    item.recipient, context=contact_context(item.customer_id, item.channel)
+                )
+                if item.recipient is not None
+                else item.customer_id
+            )
+            secret = (
+                self._cipher.decrypt(
+                    item.freeze_secret, context=freeze_context(item.idempotency_key)
+                )
+                if item.freeze_secret is not None
+                else None
+            )
+        except UndecryptableValue as error:
+            raise PermanentFailure(f"cannot decrypt: {error}") from None
+        token = freeze_token(item.idempotency_key, secret) if secret is not None else None
+        rendered = self._renderer.render(item.kind, item.locale, item.context, item.channel, token)
+        return OutboundMessage(
+            idempotency_key=item.idempotency_key,
+            channel=item.channel,
+            customer_id=item.customer_id,
+            recipient=recipient,
+            kind=item.kind,
+            locale=item.locale,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            created_at=item.created_at,
+            occurred_at=datetime.fromisoformat(item.context["occurred_at"]),
+        )
+
+    def _channel(self, kind: ChannelKind) -> Channel:
+        channel = self._channels.get(kind)
+        if channel is None:
+            raise PermanentFailure(f"the {kind.value} channel is not configured")
+        return channel
+
+    def _later(self, item: Claimed, reason: str, retry_after: float | None) -> Report:
+        if item.attempts >= self._policy.max_attempts:
+            return self._dead(item, f"{reason} (after {item.attempts} attempts)")
+        delay = max(self._policy.delay(item.attempts, self._rng), retry_after or 0.0)
+        self._outbox.failed(item, reason, retry_at=self._clock() + timedelta(seconds=delay))
+        return Report(retried=1)
+
+    def _dead(self, item: Claimed, reason: str) -> Report:
+        log.warning("notification dead-lettered", extra={"outbox_id": item.id, "reason": reason})
+        self._outbox.failed(item, reason, retry_at=None)
+        return Report(dead=1)

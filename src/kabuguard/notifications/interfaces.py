@@ -1,0 +1,89 @@
+"""The channel Protocol, the message it sends, and the package's errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from kabuguard.notifications.kinds import OPTIONAL_KINDS, ChannelKind, Locale, NoticeKind
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One rendered message for one recipient on one channel; identical on every re-send."""
+
+    idempotency_key: str
+    channel: ChannelKind
+    customer_id: str
+    recipient: str  # e-mail address, E.164 phone number, or the customer id (push, inbox)
+    kind: NoticeKind
+    locale: Locale
+    subject: str
+    text: str
+    html: str | None
+    created_at: datetime
+    occurred_at: datetime
+
+
+class Channel(Protocol):
+    def send(self, message: OutboundMessage) -> None:
+        """Deliver or raise TransientFailure / PermanentFailure; never anything else on purpose."""
+
+    def close(self) -> None:
+        """Release connections; the channel may be used again afterwards."""
+
+
+class DeliveryFailure(Exception):
+    """A message was not delivered; `reason` is kept on the outbox row."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:500]
+
+
+class TransientFailure(DeliveryFailure):
+    """Worth retrying later: the server was unreachable, busy or said 4xx."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryFailure):
+    """Retrying cannot help (an invalid address, a 5xx for the recipient): dead-letter it now."""
+
+
+class NotificationError(Exception):
+    """Base of the package's errors for callers (API, CLI)."""
+
+
+class InvalidContact(NotificationError, ValueError):
+    """A contact value that cannot be used; a ValueError so pydantic names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SecurityNoticeRequired(NotificationError, ValueError):
+    def __init__(self, kinds: list[NoticeKind]) -> None:
+        names = ", ".join(kind.value for kind in kinds)
+        optional = ", ".join(sorted(kind.value for kind in OPTIONAL_KINDS))
+        super().__init__(
+            f"security notices cannot be turned off: {names}; only optional notices can "
+            f"({optional})"
+        )
+        self.kinds = kinds
+
+
+class OutboxRowNotFound(NotificationError):
+    def __init__(self, row_id: int) -> None:
+        super().__init__(f"no outbox message with id {row_id}")
+        self.row_id = row_id
+
+
+class NotDeadLettered(NotificationError):
+    def __init__(self, row_id: int, status: str) -> None:
+        super().__init__(f"outbox message {row_id} is {status}; only dead messages are retried")
+        self.row_id = row_id

@@ -1,0 +1,1 @@
+"""The hosted pages: login, enrolment, security centre, signing confirmation (ja/en)."""

@@ -1,0 +1,143 @@
+"""The hosted pages over real HTTP: headers, CSRF, cookies, the login flow, ja/en, the lock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from kabuguard.auth.models import AccountRow
+from kabuguard.db import Database
+from kabuguard.pages.web import Cookies
+from kabuguard.pages.words import WORDS
+from tests.auth.conftest import BROWSER, PASSWORD, Auth, last_code
+
+
+@pytest.fixture
+def browser(auth: Auth) -> Iterator[httpx.Client]:
+    headers = {"user-agent": BROWSER}
+    with httpx.Client(base_url=auth.server.url, timeout=30, headers=headers) as client:
+        yield client
+
+
+def _csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def _alert(page: httpx.Response) -> str:
+    found = re.search(r'role="(?:alert|status)">([^<]+)<', page.text)
+    return found.group(1) if found else ""
+
+
+def test_pages_carry_a_strict_csp_and_security_headers(browser: httpx.Client) -> None:
+    page = browser.get("/auth/login")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    assert "<script>" not in page.text  # one external script, no inline code
+    assert not re.search(r"<[^>]+\son[a-z]+=", page.text)  # and no inline event handlers
+    assert '<html lang="ja">' in page.text
+    assert WORDS[next(iter(WORDS))]["login_title"] in page.text
+    for cookie in page.headers.get_list("set-cookie"):
+        assert "httponly" in cookie.lower()
+        assert "samesite=lax" in cookie.lower()
+    english = browser.get("/auth/login?lang=en")
+    assert '<html lang="en">' in english.text
+    assert "Log in" in english.text
+
+
+def test_cookie_names_use_the_host_prefix_when_secure() -> None:
+    assert Cookies(secure=True).name("session") == "__Host-kg_session"
+    assert Cookies(secure=False).name("session") == "kg_session"
+
+
+def test_forms_and_webauthn_calls_without_a_valid_token_are_refused(browser: httpx.Client) -> None:
+    csrf = _csrf(browser.get("/auth/login"))
+    forged = browser.post("/auth/login", data={"csrf": "0" * 64, "username": "a", "password": "b"})
+    assert forged.status_code == 403
+    assert "text/html" in forged.headers["content-type"]
+    cross = browser.post(
+        "/auth/login",
+        data={"csrf": csrf, "username": "a", "password": "b"},
+        headers={"origin": "https://evil.example"},
+    )
+    assert cross.status_code == 403
+    fetched = browser.post("/auth/passkey/login/options", json={})
+    assert fetched.status_code == 403
+    allowed = browser.post("/auth/passkey/login/options", json={}, headers={"x-csrf-token": csrf})
+    assert allowed.status_code == 200
+    assert allowed.json()["public_key"]["userVerification"] == "required"
+
+
+def test_signup_password_and_email_code_then_security_centre_and_lock(
+    browser: httpx.Client, database: Database
+) -> None:
+    csrf = _csrf(browser.get("/auth/signup"))
+    weak = browser.post(
+        "/auth/signup", data={"csrf": csrf, "username": "hanako", "password": "1234567890"}
+    )
+    assert weak.status_code == 422
+    assert "1234567890" not in _alert(weak)
+    made = browser.post(
+        "/auth/signup",
+        data={
+            "csrf": csrf,
+            "username": "hanako",
+            "display_name": "花子",
+            "email": "hanako@example.com",
+            "password": PASSWORD,
+        },
+    )
+    assert made.status_code == 303
+    assert made.headers["location"] == "/auth/passkeys/new"
+    assert browser.get("/auth/security").status_code == 303  # onboarding may only enrol a passkey
+
+    wrong = browser.post(
+        "/auth/login", data={"csrf": csrf, "username": "hanako", "password": "nope-nope-nope"}
+    )
+    assert wrong.status_code == 401
+    assert "パスキー" in _alert(wrong)
+    step = browser.post(
+        "/auth/login", data={"csrf": csrf, "username": "hanako", "password": PASSWORD}
+    )
+    assert step.headers["location"] == "/auth/login/second"
+    second = browser.get("/auth/login/second")
+    assert 'value="email_otp"' in second.text
+    sent = browser.post("/auth/login/email", data={"csrf": csrf})
+    assert "メールで送りました" in _alert(sent)
+    code = last_code(database, _only_customer(database))
+    done = browser.post(
+        "/auth/login/code", data={"csrf": csrf, "factor": "email_otp", "code": code}
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/auth/security"
+
+    centre = browser.get("/auth/security")
+    assert centre.status_code == 200
+    assert "2027-03-31" in centre.text  # the transition notice (AUTH-6)
+    assert "すでに出されているご注文" in centre.text  # standing orders keep running
+    assert "ログイン (パスワード: 成功)" in centre.text
+    assert "Recent security activity" in browser.get("/auth/security?lang=en").text
+
+    locked = browser.post("/auth/lock", data={"csrf": csrf, "scope": "login"})
+    assert locked.status_code == 200
+    assert "standing" in locked.text.lower()
+    assert browser.get("/auth/security").status_code == 303
+    again = browser.post(
+        "/auth/login", data={"csrf": csrf, "username": "hanako", "password": PASSWORD}
+    )
+    assert again.status_code == 403
+
+
+def _only_customer(database: Database) -> str:
+    with database.read() as session:
+        return str(session.execute(select(AccountRow.customer_id)).scalar_one())

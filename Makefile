@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-run: $(STAMP) ## Run the service on the embedded SQLite database (./var/)
+# The demo's hosted pages: localhost (passkeys need a domain name) and open sign-up.
+run: export KABUGUARD_PUBLIC_BASE_URL ?= http://localhost:8000
+run: export KABUGUARD_AUTH_OPEN_SIGNUP ?= true
+run: $(STAMP) ## Run the service on the embedded SQLite database (./var/), pages on localhost
 	$(BIN)/kabuguard serve
 
 test: $(STAMP) ## Run the whole suite (PostgreSQL tests skip unless reachable or required)

@@ -81,6 +81,8 @@ def test_serve_migrates_the_embedded_database_and_ends_by_saying_where_to_look(
     env = os.environ | {
         "KABUGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
         "KABUGUARD_LOG_LEVEL": "WARNING",
+        "KABUGUARD_PUBLIC_BASE_URL": "http://localhost:8000",
+        "KABUGUARD_AUTH_OPEN_SIGNUP": "true",
     }
     server = subprocess.Popen(
         [KABUGUARD, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
@@ -94,6 +96,8 @@ def test_serve_migrates_the_embedded_database_and_ends_by_saying_where_to_look(
         assert f"running on http://127.0.0.1:{port}" in banner
         assert f"http://127.0.0.1:{port}/docs" in banner
         assert "apikey create demo" in banner
+        assert "Hosted pages   http://localhost:8000/auth/login" in banner
+        assert "http://localhost:8000/auth/signup" in banner
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
             assert json.loads(ready.read()) == {"status": "ready"}
     finally:

@@ -141,14 +141,19 @@ class _AnnouncingServer(uvicorn.Server):
 
 def _welcome(host: str, port: int, settings: Settings) -> str:
     base = f"http://{host}:{port}"
+    # Passkeys are bound to a domain name, never an IP address: the pages live on the public URL.
+    pages = settings.public_base_url.rstrip("/")
+    signup = f"{pages}/auth/signup" if settings.auth_open_signup else "`kabuguard customer create`"
     return (
         f"\nkabuguard is running on {base} (database: {settings.database_url})\n"
         f"  API docs       {base}/docs\n"
+        f"  Hosted pages   {pages}/auth/login   (new customer: {signup})\n"
         f"  Event schema   {base}/v1/schema/events\n"
         f"  Health         {base}/healthz   {base}/readyz   {base}/metrics\n"
         "  Try first      in another terminal: .venv/bin/kabuguard apikey create demo\n"
         "                 (prints a key once), then POST a login event (README.md, or\n"
         "                 docs/events.md) to /v1/events with 'Authorization: Bearer <key>'\n"
+        f"                 or open {signup} in a browser, then add a passkey\n"
         "  Stop           Ctrl+C\n"
     )
 

@@ -72,6 +72,13 @@ def payout_change(customer: str = "c-1", minutes: float = 0, **fields: Any) -> d
     return _common("payout_change", customer, minutes, **(defaults | fields))
 
 
+def instrument(minutes: float = -60, **fields: Any) -> dict[str, Any]:
+    """Reference data for 7203 on TSE (the order factory's default symbol)."""
+    body = {"symbol": "7203", "market": "TSE", "lot_size": 100, "listed_shares": 10**10}
+    body |= {"average_daily_volume": 2 * 10**7, "currency": "JPY"}
+    return _common("instrument", None, minutes, **(body | fields))
+
+
 def lock(customer: str = "c-1", minutes: float = 0, **fields: Any) -> dict[str, Any]:
     return _common("customer_lock", customer, minutes, **({"initiated_by": "customer"} | fields))
 

@@ -53,12 +53,13 @@ def test_replay_carries_state_between_events_and_reports_bad_lines() -> None:
     bad: list[BadLine] = []
     summary = replay(lines, sink, Policy.default(), on_bad_line=bad.append)
     decisions = [json.loads(line) for line in sink.getvalue().splitlines()]
-    assert [d["outcome"] for d in decisions] == ["allow", "hold"]
-    assert decisions[1]["reasons"][0]["code"] == "restriction:withdraw:active"
+    # A payout change asks for a passkey (payout:factor:required) and starts the cooling-off.
+    assert [d["outcome"] for d in decisions] == ["challenge", "hold"]
+    assert "restriction:withdraw:active" in [r["code"] for r in decisions[1]["reasons"]]
     assert [b.number for b in bad] == [2, 3]
     assert "customer_id" in bad[0].message
     assert (summary.events, summary.bad_lines) == (2, 2)
-    assert summary.outcomes == {"allow": 1, "hold": 1}
+    assert summary.outcomes == {"challenge": 1, "hold": 1}
 
 
 def test_replay_compares_a_shadow_policy_without_letting_it_act() -> None:

@@ -28,6 +28,7 @@ from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
 from kabuguard.audit.models import AuditHead
 from kabuguard.auth.install import install as install_auth
+from kabuguard.cases import routes as case_routes
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.decisions import routes as decision_routes
@@ -111,6 +112,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
     )
     app.include_router(decision_routes.router)
     app.include_router(list_routes.router)
+    app.include_router(case_routes.router)
     app.include_router(notification_routes.router)
     app.include_router(freeze.router)
     install_auth(app, on_enqueued=dispatcher.wake.set)

@@ -29,16 +29,19 @@ from kabuguard.audit.services import verify_chain
 from kabuguard.auth import command as auth_commands
 from kabuguard.bench.runner import BenchOptions
 from kabuguard.bench.runner import run as run_bench
+from kabuguard.cases import command as case_commands
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.lists.services import ListService
 from kabuguard.notifications import command as notification_commands
 from kabuguard.observability import configure_logging
+from kabuguard.reference import command as reference_commands
 from kabuguard.replay import BadLine, ReplaySummary, replay
 from kabuguard.risk.policy import Policy, PolicyError
 from kabuguard.risk.signals import BlockedNetwork, IPNetwork, SymbolHalt
 from kabuguard.scoreboard import command as scoreboard_commands
 from kabuguard.simulate import command as simulate_commands
+from kabuguard.state import command as credential_commands
 from kabuguard.state.interfaces import StateError
 
 app = typer.Typer(no_args_is_help=True, help="kabuguard: account-takeover defence for brokers.")
@@ -447,6 +450,18 @@ def _print_bench(results: dict[str, Any], path: Path) -> None:
         f"{outbox['outbox_rows_per_s']:,} rows/s  ({outbox['decisions_per_s']:,} decisions/s)",
         "",
     )
+    login, order = results["decisions"]["login"], results["decisions"]["order"]
+    table.add_row(
+        f"login decision in process ({login['logins']:,} logins)",
+        f"CPU p50 {login['cpu_p50_ms']:.3f} ms  p99 {login['cpu_p99_ms']:.3f} ms  "
+        f"(wall p99 {login['wall_p99_ms']:.3f} ms)",
+        f"p99 <= 2 ms {mark[verdict['login_decision_p99_ms']]}",
+    )
+    table.add_row(
+        f"order decision in process ({order['orders']:,} orders)",
+        f"p50 {order['p50_ms']:.3f} ms  p99 {order['p99_ms']:.3f} ms",
+        f"p99 <= 2 ms {mark[verdict['order_decision_p99_ms']]}",
+    )
     auth = results["auth"]
     table.add_row(
         "password / passkey verifications",
@@ -467,6 +482,9 @@ simulate_commands.register(app)
 scoreboard_commands.register(app)
 notification_commands.register(app)
 auth_commands.register(app)
+case_commands.register(app)
+reference_commands.register(app)
+credential_commands.register(app)
 
 
 def main() -> None:

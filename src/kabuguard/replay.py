@@ -18,6 +18,7 @@ from kabuguard.decisions.records import decision_document, in_force
 from kabuguard.parsing import ApiError, parse_event
 from kabuguard.risk.engine import decide
 from kabuguard.risk.policy import Policy
+from kabuguard.state.guard import GuardMemory
 from kabuguard.state.memory import MemoryState
 
 
@@ -46,7 +47,7 @@ def replay(
     on_bad_line: Callable[[BadLine], None] = lambda _line: None,
     on_progress: Callable[[int], None] = lambda _bytes: None,
 ) -> ReplaySummary:
-    state = MemoryState()
+    state = MemoryState(guard=GuardMemory(live.guard))
     summary = ReplaySummary()
     for number, line in enumerate(lines, start=1):
         on_progress(len(line))

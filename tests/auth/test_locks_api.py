@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from kabuguard.auth.command import register
 from tests.auth.conftest import Auth, Customer
-from tests.factories import lock, order
+from tests.factories import instrument, lock, order
 
 
 def _locked_customer(auth: Auth, scope: str) -> tuple[Customer, dict[str, str]]:
@@ -31,6 +31,7 @@ def _unlock(auth: Auth, customer: Customer) -> object:
 
 
 def _order_outcome(auth: Auth, customer: Customer) -> str:
+    assert auth.http.post("/v1/events", json=instrument()).status_code == 200
     reply = auth.http.post("/v1/events", json=order(customer.customer_id, minutes=60))
     outcome: str = reply.json()["outcome"]
     return outcome

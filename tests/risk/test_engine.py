@@ -505,6 +505,13 @@ def test_outcomes_are_ordered() -> None:
 
 
 _ALLOWED_PLACEHOLDERS = {"capability", "until", "symbol", "network"}
+# The login risk engine's messages (docs/reason-codes.md lists what each names).
+_ALLOWED_PLACEHOLDERS |= {"asn", "browser", "country", "days", "hours", "key", "previous"}
+_ALLOWED_PLACEHOLDERS |= {"reason", "seconds"}
+# The order and payout guard's messages (docs/reason-codes.md).
+_ALLOWED_PLACEHOLDERS |= {"amount", "buyers", "currency", "customers", "expected", "largest"}
+_ALLOWED_PLACEHOLDERS |= {"last", "limit", "limit_up", "lot", "market", "minutes", "months"}
+_ALLOWED_PLACEHOLDERS |= {"normal", "percent", "quantity", "score", "sold", "value"}
 
 
 @pytest.mark.parametrize("code", list(ReasonCode), ids=str)

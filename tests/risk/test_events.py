@@ -233,9 +233,19 @@ def test_zero_or_negative_amount_is_rejected(amount: object) -> None:
     assert "amount" in _locations(_rejected(factories.withdrawal(amount=amount)))
 
 
-@pytest.mark.parametrize("price", ["0", "-2500"])
-def test_zero_or_negative_limit_price_is_rejected(price: str) -> None:
+@pytest.mark.parametrize("price", ["-2500", "-0.5"])
+def test_negative_limit_price_is_rejected(price: str) -> None:
     assert "limit_price" in _locations(_rejected(factories.order(limit_price=price)))
+
+
+def test_zero_prices_are_accepted_so_the_rules_can_give_a_reason() -> None:
+    # Recorded with order:price:zero / reference:price:zero rather than refused unseen.
+    order = EVENT_ADAPTER.validate_python(factories.order(limit_price="0"))
+    assert isinstance(order, Order)
+    assert order.limit_price == Decimal(0)
+    price = EVENT_ADAPTER.validate_python(dict(EXAMPLES[EventType.PRICE][0], last="0"))
+    assert isinstance(price, Price)
+    assert price.last == Decimal(0)
 
 
 @pytest.mark.parametrize("kind", list(EventType), ids=str)

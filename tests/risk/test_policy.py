@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kabuguard.risk.codes import Action, Capability, FactorClass, Outcome, ReasonCode
-from kabuguard.risk.policy import Policy, PolicyError, Thresholds
+from kabuguard.risk.policy import LoginPolicy, Policy, PolicyError, Thresholds
 
 DEFAULT_TEXT = resources.files("kabuguard.risk").joinpath("default_policy.toml").read_text("utf-8")
 
@@ -193,3 +193,32 @@ def test_digest_changes_when_text_changes() -> None:
 
     commented = Policy.from_toml(DEFAULT_TEXT + "\n# reviewed\n", source="x")
     assert commented.digest != default.digest
+
+
+def test_login_table_restates_the_built_in_defaults() -> None:
+    assert Policy.default().login == LoginPolicy()
+
+
+def test_login_table_and_its_keys_may_be_left_out() -> None:
+    start = DEFAULT_TEXT.index("[login]")
+    without = Policy.from_toml(DEFAULT_TEXT[:start], source="old.toml")
+    assert without.login == LoginPolicy()
+    partial = _replace("dormant_days = 180\n", "")
+    assert Policy.from_toml(partial, source="p.toml").login.dormant_days == 180
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("dormant_days = 180", "dormant_days = 180\ndormant_dayz = 1", "unknown key(s) in [login]"),
+        ('home_country = "JP"', 'home_country = "Japan"', "login.home_country"),
+        ("stuffing_unknown_share = 0.2", "stuffing_unknown_share = 1.5", "between 0 and 1"),
+        ("stuffing_window_minutes = 60", "stuffing_window_minutes = 600", "at most 120"),
+        ("session_hours = 12", "session_hours = 48", "at most 24"),
+        ("travel_kmh = 1000", "travel_kmh = -5", "non-negative integer"),
+        ("unfamiliar_at = 2.5", 'unfamiliar_at = "high"', "must be a number"),
+        ("very_unfamiliar_at = 3.0", "very_unfamiliar_at = 1.0", "very_unfamiliar_at must be"),
+    ],
+)
+def test_login_knobs_are_validated(old: str, new: str, problem: str) -> None:
+    assert problem in _error(_replace(old, new)).problem

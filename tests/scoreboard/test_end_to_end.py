@@ -29,6 +29,7 @@ def _stories() -> list[Line]:
     pump = attacker("pump", "k1", attacker_has=["password", "otp_relay"])
     customer = {"actor": "customer"}
     return [
+        (f.instrument(), {"actor": "market"}),  # reference data for the customer's 7203
         (f.login("c-1", 0), customer),
         (f.order("c-1", 1), customer),
         # 2020 payout fraud: change the destination, withdraw an hour later. The 72 h
@@ -40,7 +41,7 @@ def _stories() -> list[Line]:
         (f.lock("c-3", 10), customer),
         (f.login("c-3", 11, ip="203.0.113.50"), locked),
         (f.order("c-3", 12, side="sell"), locked | {"goal": True, "loss_yen": 40_000}),
-        # A relayed pump buy: nothing in today's engine looks at it.
+        # A relayed pump buy of a symbol with no reference data: the order guard holds it.
         (f.login("c-4", 20), pump),
         (f.order("c-4", 21, symbol="2345"), pump | {"goal": True, "loss_yen": 260_000}),
         # A line replay cannot parse: it writes no decision, and score skips it too.
@@ -69,21 +70,20 @@ def test_engine_decisions_are_scored_against_the_ground_truth(tmp_path: Path) ->
     policy = Policy.default()
     with paths.events.open("rb") as source, paths.decisions.open("wb") as sink:
         summary = replay(source, sink, policy)
-    assert (summary.events, summary.bad_lines) == (9, 1)
+    assert (summary.events, summary.bad_lines) == (10, 1)
 
     report = build_report(score(paths), {}, BASE_TIME)
 
     campaigns = report["campaigns"]
     assert (campaigns["payout"]["stopped"], campaigns["payout"]["yen_lost"]) == (1, 0)
-    assert campaigns["payout"]["minutes_to_detect_p50"] == 60.0
+    # Stopped at the payout change itself (a passkey is required), not an hour later.
+    assert campaigns["payout"]["minutes_to_detect_p50"] == 0.0
     assert (campaigns["ato_naive"]["stopped"], campaigns["ato_naive"]["events_to_detect_p50"]) == (
         1,
         1.0,
     )
-    assert (campaigns["pump"]["stopped"], campaigns["pump"]["yen_lost"]) == (0, 260_000)
-    assert report["totals"]["yen_loss_prevented_rate"] == round(
-        (3_370_000 + 40_000) / (3_370_000 + 40_000 + 260_000), 6
-    )
+    assert (campaigns["pump"]["stopped"], campaigns["pump"]["yen_lost"]) == (1, 0)
+    assert report["totals"]["yen_loss_prevented_rate"] == 1.0
     assert report["legitimate"]["orders_held_rate"] == 0.0
     assert report["metadata"]["policy_versions"] == [policy.version]
     assert report["metadata"]["counts"]["events_skipped_invalid"] == 1

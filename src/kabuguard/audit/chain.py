@@ -39,8 +39,13 @@ class AuditKind(StrEnum):
     AUTH_STEP_REJECTED = "auth:step:rejected"
     AUTH_UNLOCK_APPROVED = "auth:unlock:approved"
     AUTH_UNLOCK_REQUESTED = "auth:unlock:requested"
+    CASE_HOLD_REJECTED = "case:hold:rejected"
+    CASE_HOLD_RELEASED = "case:hold:released"
     CUSTOMER_CONTACTS_SET = "customer:contacts:set"
+    CUSTOMER_CREDENTIALS_EXPOSED = "customer:credentials:exposed"
     CUSTOMER_PREFERENCES_SET = "customer:preferences:set"
+    CUSTOMER_PRODUCT_RESTRICTED = "customer:product:restricted"
+    CUSTOMER_PRODUCT_UNRESTRICTED = "customer:product:unrestricted"
     CUSTOMER_RESTRICTION_ADDED = "customer:restriction:added"
     DECISION_RECORDED = "decision:recorded"
     LIST_BLOCKED_NETWORK_ADDED = "list:blocked_network:added"
@@ -49,6 +54,7 @@ class AuditKind(StrEnum):
     LIST_HALTED_SYMBOL_REMOVED = "list:halted_symbol:removed"
     NOTIFICATION_OUTBOX_REQUEUED = "notification:outbox:requeued"
     POLICY_ACTIVATED = "policy:activated"
+    REFERENCE_DATA_IMPORTED = "reference:data:imported"
 
 
 @dataclass(frozen=True, slots=True)

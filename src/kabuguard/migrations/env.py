@@ -9,6 +9,7 @@ import kabuguard.audit.models
 import kabuguard.auth.models
 import kabuguard.decisions.models
 import kabuguard.notifications.models
+import kabuguard.state.guard_models
 import kabuguard.state.models  # noqa: F401  (register every table on the metadata)
 from kabuguard.db import Base, Database
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kabuguard.risk.actions import action_of
-from kabuguard.risk.codes import Outcome
+from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Decision, Hit, Restriction, Verdict
 from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
@@ -14,7 +14,20 @@ from kabuguard.risk.rules.access import (
     restricted_capability,
     unparseable_ip,
 )
+from kabuguard.risk.rules.credentials import exposed
+from kabuguard.risk.rules.guard import GUARD_RULES
+from kabuguard.risk.rules.login_device import automation, device, unknown_software
+from kabuguard.risk.rules.login_history import history
+from kabuguard.risk.rules.login_network import (
+    anonymising_network,
+    foreign_network,
+    impossible_travel,
+    unknown_network,
+)
 from kabuguard.risk.rules.payout import cooling_off
+from kabuguard.risk.rules.relay import concurrent_login, factor_network
+from kabuguard.risk.rules.session import mark_risky, session_actions
+from kabuguard.risk.rules.stuffing import lock, stuffing
 from kabuguard.risk.rules.trading import halted_symbol
 from kabuguard.risk.signals import Signals
 
@@ -24,6 +37,31 @@ RULES: tuple[Rule, ...] = (
     blocked_network,
     halted_symbol,
     unparseable_ip,
+    exposed,
+    stuffing,
+    automation,
+    unknown_software,
+    device,
+    unknown_network,
+    anonymising_network,
+    foreign_network,
+    impossible_travel,
+    history,
+    concurrent_login,
+    factor_network,
+    session_actions,
+    *GUARD_RULES,
+)
+
+# Reasons a one-time code cannot answer: a relay passes codes on, a leaked password is known.
+PASSKEY_ONLY = frozenset(
+    {
+        ReasonCode.LOGIN_CREDENTIALS_EXPOSED,
+        ReasonCode.LOGIN_RELAY_CONCURRENT,
+        ReasonCode.LOGIN_RELAY_FACTOR_NETWORK,
+        ReasonCode.LOGIN_RELAY_HOSTING,
+        ReasonCode.LOGIN_STUFFING_SUCCESS,
+    }
 )
 
 MAX_SCORE = 100
@@ -38,12 +76,16 @@ def judge(event: Event, signals: Signals, policy: Policy) -> Verdict:
     # challenge or hold, though a rule may still demand an outcome for it.
     by_score = policy.thresholds.outcome_for(score) if action is not None else Outcome.ALLOW
     outcome = Outcome.highest([by_score, *(found.outcome for found in hits)])
+    hits += mark_risky(event, outcome, score, policy)
     required_factor = (
-        policy.required_factor[action]
+        _factor(policy.required_factor[action], hits)
         if outcome is Outcome.CHALLENGE and action is not None
         else None
     )
-    imposed: tuple[Restriction, ...] = tuple(cooling_off(event, outcome, policy, signals))
+    imposed: tuple[Restriction, ...] = (
+        *cooling_off(event, outcome, policy, signals),
+        *lock(event, hits, policy),
+    )
     return Verdict(
         outcome=outcome,
         risk_score=score,
@@ -52,6 +94,12 @@ def judge(event: Event, signals: Signals, policy: Policy) -> Verdict:
         restrictions=imposed,
         policy_version=policy.version,
     )
+
+
+def _factor(required: FactorClass, hits: list[Hit]) -> FactorClass:
+    if any(found.code in PASSKEY_ONLY for found in hits):
+        return FactorClass.PHISHING_RESISTANT
+    return required
 
 
 def decide(event: Event, signals: Signals, live: Policy, shadow: Policy | None = None) -> Decision:

@@ -130,6 +130,9 @@ Market = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A
 Currency = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")]
 Money = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=6, allow_inf_nan=False)]
 Quantity = Annotated[int, Field(gt=0, le=10**12)]
+# A price may be zero: such an order or quote is recorded and given a clear reason by the
+# rules (order:price:zero, reference:price:zero) rather than refused unseen at the door.
+QuotedPrice = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False)]
 
 
 class EventBase(BaseModel):
@@ -182,7 +185,7 @@ class Order(CustomerEvent):
     market: Market
     quantity: Quantity
     order_type: OrderType
-    limit_price: Money | None = None
+    limit_price: QuotedPrice | None = None
     currency: Currency = "JPY"
 
     @model_validator(mode="after")
@@ -226,6 +229,11 @@ class PayoutChange(CustomerEvent):
     account_type: BankAccountType
     account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{7}$")]
     holder_name_kana: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    approved_with: Factor | None = Field(
+        default=None,
+        description="The factor the customer approved this change with (transaction signing); "
+        "only a passkey counts as phishing-resistant.",
+    )
 
 
 class ContactChange(CustomerEvent):
@@ -269,7 +277,7 @@ class Price(EventBase):
     type: Literal[EventType.PRICE] = EventType.PRICE
     symbol: Symbol
     market: Market
-    last: Money
+    last: QuotedPrice
     previous_close: Money | None = None
     limit_up: Money | None = None
     limit_down: Money | None = None

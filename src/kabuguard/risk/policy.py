@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from kabuguard.risk.codes import Action, Capability, FactorClass, Outcome, ReasonCode
+from kabuguard.risk.guard_policy import TABLES as GUARD_TABLES
+from kabuguard.risk.guard_policy import GuardPolicy, GuardPolicyError, parse_guard
 
 E = TypeVar("E", Action, Capability, FactorClass, Outcome, ReasonCode)
 K = TypeVar("K", Action, Capability)
@@ -48,6 +50,34 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    """The login risk engine's knobs ([login]); docs/policy.md says what each does. A key left
+    out of the file keeps this default, which default_policy.toml states again (a test checks
+    that they agree)."""
+
+    home_country: str = "JP"
+    dormant_days: int = 180
+    unfamiliar_at: float = 2.5  # log10 of the history model's risk
+    very_unfamiliar_at: float = 3.0
+    travel_kmh: int = 1000
+    relay_concurrent_seconds: int = 120
+    sensitive_action_seconds: int = 180
+    session_hours: int = 12
+    session_risky_score: int = 20
+    stuffing_window_minutes: int = 60
+    stuffing_failures: int = 10
+    stuffing_usernames: int = 10
+    stuffing_unknown_share: float = 0.2
+    stuffing_failure_share: float = 0.9
+    stuffing_lock_hours: int = 24
+
+
+# State keeps stuffing buckets and session facts this long; the policy may not look further.
+MAX_STUFFING_WINDOW_MINUTES = 120
+MAX_SESSION_HOURS = 24
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     version: str
     digest: str
@@ -56,6 +86,8 @@ class Policy:
     scores: MappingProxyType[ReasonCode, int]
     enforcement: MappingProxyType[Capability, Outcome]
     payout_cooling_off: timedelta
+    login: LoginPolicy
+    guard: GuardPolicy  # the order and payout guard (risk/guard_policy.py)
 
     def score(self, code: ReasonCode) -> int:
         return self.scores.get(code, 0)
@@ -83,9 +115,25 @@ class Policy:
 
 
 _KNOWN = {
-    "": {"version", "thresholds", "required_factor", "cooling_off", "scores", "enforcement"},
+    "": {
+        "version",
+        "thresholds",
+        "required_factor",
+        "cooling_off",
+        "scores",
+        "enforcement",
+        "login",
+        *GUARD_TABLES,
+    },
     "thresholds": {"challenge", "hold", "deny"},
     "cooling_off": {"payout_change_hours"},
+    "login": {field.name for field in fields(LoginPolicy)},
+}
+_FRACTIONS = {"stuffing_unknown_share", "stuffing_failure_share"}
+_LOG10S = {"unfamiliar_at", "very_unfamiliar_at"}
+_LIMITS = {
+    "stuffing_window_minutes": MAX_STUFFING_WINDOW_MINUTES,
+    "session_hours": MAX_SESSION_HOURS,
 }
 
 
@@ -131,7 +179,47 @@ def _build(data: dict[str, Any], source: str, digest: str) -> Policy:
         ),
         enforcement=_enum_map(data, "enforcement", Capability, Outcome, source),
         payout_cooling_off=timedelta(hours=cooling),
+        login=_login(data.get("login", {}), source),
+        guard=_guard(data, source),
     )
+
+
+def _login(table: Any, source: str) -> LoginPolicy:
+    values: dict[str, Any] = {}
+    if not isinstance(table, dict):
+        raise PolicyError(source, "[login] must be a table")
+    for key in (field.name for field in fields(LoginPolicy) if field.name in table):
+        where = f"login.{key}"
+        if key == "home_country":
+            country = table[key]
+            if not isinstance(country, str) or len(country) != 2 or not country.isupper():
+                raise PolicyError(source, f"{where} must be an ISO 3166 alpha-2 code like 'JP'")
+            values[key] = country
+        elif key in _FRACTIONS or key in _LOG10S:
+            values[key] = _number(table[key], where, source, fraction=key in _FRACTIONS)
+        else:
+            values[key] = _int(table, key, where, source)
+            if key in _LIMITS and values[key] > _LIMITS[key]:
+                raise PolicyError(source, f"{where} must be at most {_LIMITS[key]}")
+    login = replace(LoginPolicy(), **values)
+    if login.very_unfamiliar_at < login.unfamiliar_at:
+        raise PolicyError(source, "login.very_unfamiliar_at must be >= login.unfamiliar_at")
+    return login
+
+
+def _guard(data: dict[str, Any], source: str) -> GuardPolicy:
+    try:
+        return parse_guard(data)
+    except GuardPolicyError as error:
+        raise PolicyError(source, error.problem) from error
+
+
+def _number(value: Any, where: str, source: str, *, fraction: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(source, f"{where} must be a number, got {value!r}")
+    if fraction and not 0 <= value <= 1:
+        raise PolicyError(source, f"{where} must be between 0 and 1, got {value!r}")
+    return float(value)
 
 
 def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:

@@ -7,6 +7,9 @@ from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from kabuguard.risk.decisions import Restriction
+from kabuguard.risk.login import LoginSignals
+from kabuguard.risk.money import NO_MONEY, MoneySignals
+from kabuguard.risk.trading import NO_TRADING, TradingSignals
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -66,3 +69,8 @@ class Signals:
     symbol_halt: SymbolHalt | None = None
     # When kabuguard received the event (None in replay, where the event's time is the clock).
     received_at: datetime | None = None
+    # The login risk facts (enriched network and software, profile, windows, session); None
+    # when the state fetched none, and the login rules then have nothing to judge.
+    login: LoginSignals | None = None
+    trading: TradingSignals = NO_TRADING  # the order guard (state/trading.py)
+    money: MoneySignals = NO_MONEY  # payouts, withdrawals, contacts (state/money.py)

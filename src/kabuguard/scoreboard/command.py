@@ -168,4 +168,4 @@ def _publish(board: Scoreboard, sources: dict[str, str], directory: Path) -> Non
         for row in table.rows:
             shown.add_row(*(escape(cell) for cell in row))
         out.print(shown)
-    out.print("written: " + ", ".join(str(path) for path in written))
+    out.print("written: " + ", ".join(str(path) for path in written), soft_wrap=True)

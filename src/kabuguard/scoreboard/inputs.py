@@ -214,7 +214,11 @@ def _decision(document: Any, path: Path, number: int) -> _Decided:
         raise bad(f"outcome {outcome!r} is not one of {', '.join(_OUTCOMES)}")
     if factor is not None and factor not in _FACTORS:
         raise bad(f"required_factor {factor!r} is not null or one of {', '.join(_FACTORS)}")
-    ruling = Ruling(Outcome(outcome), None if factor is None else FactorClass(factor))
+    reasons = document.get("reasons")
+    codes = frozenset(
+        r["code"] for r in reasons or () if isinstance(r, dict) and isinstance(r.get("code"), str)
+    )
+    ruling = Ruling(Outcome(outcome), None if factor is None else FactorClass(factor), codes)
     return _Decided(event_id, ruling, version)
 
 

@@ -17,6 +17,7 @@ class Ruling:
 
     outcome: Outcome
     factor: FactorClass | None = None
+    codes: frozenset[str] = frozenset()  # the decision's reason codes (kabuguard only)
 
 
 ALLOW = Ruling(Outcome.ALLOW)

@@ -12,6 +12,7 @@ from typing import Any
 
 from kabuguard.labels import Actor, Campaign, LegitTag
 from kabuguard.scoreboard.baselines import BASELINES, Defence
+from kabuguard.scoreboard.bursts import RECOGNISED_WITHIN, BurstTracker
 from kabuguard.scoreboard.freeman import SIX_MONTHS
 from kabuguard.scoreboard.hijacks import Hijack, Stop
 from kabuguard.scoreboard.metrics import (
@@ -23,6 +24,7 @@ from kabuguard.scoreboard.metrics import (
     rate,
     wilson,
 )
+from kabuguard.scoreboard.pump_report import pump_figures
 from kabuguard.scoreboard.scoring import Scoreboard
 from kabuguard.scoreboard.tally import Friction, Tally
 
@@ -90,6 +92,25 @@ def _defence(board: Scoreboard, defence: Defence, groups: dict[Campaign, list[st
         "campaigns": campaigns,
         "totals": totals,
         "legitimate": _legitimate(tally, board.customers),
+        "stuffing_bursts": _bursts(board.bursts, defence),
+        "pump_guard": pump_figures(board.pumps, defence.value),
+    }
+
+
+def _bursts(tracker: BurstTracker, defence: Defence) -> Figures:
+    found = tracker.attempts_to_recognise(defence.value)
+    in_time = sum(1 for n in found if n is not None and n <= RECOGNISED_WITHIN)
+    recognised = [float(n) for n in found if n is not None]
+    return {
+        "bursts": len(found),
+        "attempts": sum(burst.attempts for burst in tracker.bursts),
+        "recognised": len(recognised),
+        "recognised_within": RECOGNISED_WITHIN,
+        "recognised_in_time": in_time,
+        "recognised_in_time_rate": _round(rate(in_time, len(found))),
+        "recognised_in_time_rate_ci95": _interval(wilson(in_time, len(found))),
+        "attempts_to_recognise_p50": _round(percentile(recognised, 50)),
+        "attempts_to_recognise_max": max(recognised, default=None),
     }
 
 

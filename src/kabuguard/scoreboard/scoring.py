@@ -14,9 +14,11 @@ from kabuguard.scoreboard.baselines import (
     NoDefence,
     SmsOtpOnly,
 )
+from kabuguard.scoreboard.bursts import BurstTracker
 from kabuguard.scoreboard.hijacks import GroundTruth, HijackError
 from kabuguard.scoreboard.inputs import InputError, InputPaths, InputStats, read_rows
 from kabuguard.scoreboard.outcomes import is_login
+from kabuguard.scoreboard.pumps import PumpTracker
 from kabuguard.scoreboard.tally import Tally
 
 
@@ -35,6 +37,8 @@ class Scoreboard:
     tallies: dict[Defence, Tally] = field(default_factory=lambda: {d: Tally() for d in Defence})
     customers: set[str] = field(default_factory=set)  # customers with at least one login
     actors: dict[Actor, int] = field(default_factory=lambda: dict.fromkeys(Actor, 0))
+    bursts: BurstTracker = field(default_factory=BurstTracker)
+    pumps: PumpTracker = field(default_factory=PumpTracker)
 
 
 def score(
@@ -60,11 +64,16 @@ def score(
         board.actors[label.actor] += 1
         if label.actor is Actor.CUSTOMER and event.customer_id and is_login(event):
             board.customers.add(event.customer_id)
-        kabuguard.observe(event, label, row.ruling, hijack)
+        happened = {Defence.KABUGUARD.value: kabuguard.observe(event, label, row.ruling, hijack)}
+        rulings = {Defence.KABUGUARD.value: row.ruling}
         for defence, baseline in baselines.items():
-            ruling = baseline.rule(event)
-            if board.tallies[defence].observe(event, label, ruling, hijack):
+            ruling = rulings[defence.value] = baseline.rule(event)
+            went_ahead = board.tallies[defence].observe(event, label, ruling, hijack)
+            happened[defence.value] = went_ahead
+            if went_ahead:
                 baseline.happened(event)
+        board.bursts.observe(event, label, rulings)
+        board.pumps.observe(event, label, rulings, happened)
     try:
         board.truth.check_complete()
     except HijackError as error:

@@ -35,13 +35,22 @@ def tables(report: Figures) -> tuple[Table, ...]:
         _detection(report),
         _legitimate(report),
         _by_tag(report),
+        _bursts(report),
+        pump_table(report),
         _versus(report),
     )
 
 
 def summary_tables(report: Figures) -> tuple[Table, ...]:
     """The few tables the terminal shows; the files hold them all."""
-    return (_stopped(report), _losses(report), _legitimate(report), _versus(report))
+    return (
+        _stopped(report),
+        _losses(report),
+        _legitimate(report),
+        _bursts(report),
+        pump_table(report),
+        _versus(report),
+    )
 
 
 def percent(value: float | None, ci: list[float] | None = None) -> str:
@@ -141,6 +150,29 @@ def _legitimate(report: Figures) -> Table:
     )
 
 
+def _bursts(report: Figures) -> Table:
+    rows = []
+    for defence in COMPARED:
+        found = figures_of(report, defence)["stuffing_bursts"]
+        rows.append(
+            (
+                defence.value,
+                f"{found['recognised']} of {found['bursts']}",
+                percent(found["recognised_in_time_rate"], found["recognised_in_time_rate_ci95"]),
+                _number(found["attempts_to_recognise_p50"]),
+                _number(found["attempts_to_recognise_max"]),
+            )
+        )
+    within = report["stuffing_bursts"]["recognised_within"]
+    return Table(
+        "Credential-stuffing bursts recognised",
+        ("defence", "recognised", f"within {within} attempts", "attempts p50", "attempts max"),
+        tuple(rows),
+        "A burst: stuffing password steps less than 30 minutes apart. Recognised at its first "
+        "attempt answered with a challenge or worse.",
+    )
+
+
 def _by_tag(report: Figures) -> Table:
     rows = []
     for tag in (UNTAGGED, *LegitTag):
@@ -208,3 +240,30 @@ def _campaign(report: Figures, defence: Defence, campaign: str) -> Figures:
 
 def _row_name(campaign: str) -> str:
     return "all campaigns" if campaign == _TOTALS else campaign
+
+
+def pump_table(report: Figures) -> Table:
+    """Pump buys stopped or held, and the symbol alert's delay (scoreboard/pumps.py)."""
+    rows = []
+    for defence in COMPARED:
+        found = figures_of(report, defence)["pump_guard"]
+        rows.append(
+            (
+                defence.value,
+                f"{found['fraudulent_buys_stopped']} of {found['fraudulent_buys']}",
+                percent(
+                    found["fraudulent_buys_stopped_rate"],
+                    found["fraudulent_buys_stopped_rate_ci95"],
+                ),
+                f"{found['alerted_in_time']} of {found['pumped_symbols']}",
+                _number(found["alert_minutes_after_third_buy_p50"], " min"),
+            )
+        )
+    within = report["pump_guard"]["alert_within_minutes"]
+    return Table(
+        "Pump campaigns: fraudulent buys and symbol alerts",
+        ("defence", "buys stopped", "rate", f"alert ≤ {within:.0f} min", "alert p50"),
+        tuple(rows),
+        "A fraudulent buy is stopped when the hijack was held, denied or challenged out at or "
+        "before it. The alert is measured from the third hijacked buy of the pumped symbol.",
+    )

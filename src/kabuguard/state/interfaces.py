@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kabuguard.risk.decisions import Restriction, Verdict
 from kabuguard.risk.events import Event
 from kabuguard.risk.signals import BlockedNetwork, IPNetwork, Signals, SymbolHalt
+
+if TYPE_CHECKING:
+    from kabuguard.state.login import LoginMemory
 
 
 class StateError(Exception):
@@ -47,3 +51,18 @@ class Lists(Protocol):
     def unblock_network(self, network: IPNetwork) -> BlockedNetwork: ...
 
     def blocked_networks(self, at: datetime) -> list[BlockedNetwork]: ...
+
+
+class LoginStore(Protocol):
+    """Login-risk state around one group of events, in bulk: one read before, one write after.
+
+    `load` returns the profiles and leak-list entries of `customers` and the counters under
+    `keys` (stuffing buckets, population counts, session facts; see `state.login.keys_for`) as
+    a `LoginMemory` to decide against; `save` writes back what it changed and drops what has
+    expired. SQL implements it with two `IN` queries and executemany upserts; a Redis store
+    would pipeline MGET/HGETALL and SET with TTLs behind the same two calls.
+    """
+
+    def load(self, customers: Sequence[str], keys: Collection[str]) -> LoginMemory: ...
+
+    def save(self, memory: LoginMemory, now: datetime) -> None: ...

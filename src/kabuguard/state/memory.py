@@ -15,14 +15,18 @@ from kabuguard.risk.signals import (
     SymbolHalt,
 )
 from kabuguard.state.effects import effects_of, empty_signals, wants_halt_check
+from kabuguard.state.guard import GuardMemory, default_guard
 from kabuguard.state.interfaces import NotListed
+from kabuguard.state.login import LoginMemory
 from kabuguard.state.networks import NetworkIndex
 
 
 class MemoryState:
     """Implements both DecisionState and Lists in plain dictionaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, login: LoginMemory | None = None, guard: GuardMemory | None = None) -> None:
+        self.login = login or LoginMemory()
+        self.guard = guard or default_guard()
         self._locks: dict[str, CustomerLockState] = {}
         self._restrictions: dict[str, list[Restriction]] = {}
         self._halts: dict[tuple[str, str], SymbolHalt] = {}
@@ -38,9 +42,11 @@ class MemoryState:
         restrictions: dict[str, list[Restriction]],
         halts: list[SymbolHalt],
         networks: NetworkIndex,
+        login: LoginMemory | None = None,
+        guard: GuardMemory | None = None,
     ) -> MemoryState:
         """A state seeded from a snapshot (the SQL batch loads one per transaction)."""
-        state = cls()
+        state = cls(login, guard)
         state._locks = dict(locks)
         state._restrictions = {customer: list(found) for customer, found in restrictions.items()}
         state._halts = {(halt.market, halt.symbol): halt for halt in halts}
@@ -61,6 +67,8 @@ class MemoryState:
         if wants_halt_check(event):
             assert isinstance(event, Order)
             halt = self._halt_at(event.symbol, event.market, event.occurred_at)
+        login = self.login.signals(event)
+        trading, money = self.guard.signals(event, login)
         return dataclasses.replace(
             signals,
             lock=self._locks.get(customer) if customer is not None else None,
@@ -71,9 +79,16 @@ class MemoryState:
             ),
             blocked_network=blocked,
             symbol_halt=halt,
+            login=login,
+            trading=trading,
+            money=money,
         )
 
     def record(self, event: Event, verdict: Verdict) -> None:
+        self.login.record(event, verdict)
+        self.guard.record(event, verdict)
+        for halt in self.guard.take_halts():  # a coordination alert applied a buy-halt
+            self.halt_symbol(halt)
         effects = effects_of(event, verdict)
         customer = effects.customer_id
         if customer is not None:

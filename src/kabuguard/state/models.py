@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, Numeric, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kabuguard.db import Base, UTCDateTime
@@ -75,3 +75,28 @@ class InstrumentRow(Base):
     previous_close: Mapped[Decimal | None] = mapped_column(Numeric(26, 6))
     price_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reference_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginProfileRow(Base):
+    """A customer's login-history profile (compact JSON, about 1 KB) and leak-list entry."""
+
+    __tablename__ = "login_profiles"
+
+    customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    profile: Mapped[str | None] = mapped_column(Text)
+    exposed_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    exposed_source: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginCounterRow(Base):
+    """Keyed, expiring login-risk state: stuffing buckets, population counts, session facts."""
+
+    __tablename__ = "login_counters"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    attempts: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer)
+    unknown_usernames: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)

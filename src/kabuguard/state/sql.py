@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from ipaddress import ip_network
 from typing import Any
@@ -20,12 +20,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kabuguard.db import in_chunks
+from kabuguard.enrich.enricher import default_enricher
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Restriction, Verdict
 from kabuguard.risk.events import Event, Instrument, Price
+from kabuguard.risk.guard_policy import GuardPolicy
 from kabuguard.risk.signals import BlockedNetwork, CustomerLockState, IPNetwork, Signals, SymbolHalt
 from kabuguard.state.effects import Effects, effects_of
+from kabuguard.state.guard import GuardMemory, default_guard
+from kabuguard.state.guard_sql import SqlGuardStore
 from kabuguard.state.interfaces import NotListed
+from kabuguard.state.login import keys_for
+from kabuguard.state.login_sql import SqlLoginStore
 from kabuguard.state.memory import MemoryState
 from kabuguard.state.models import (
     BlockedNetworkRow,
@@ -153,10 +159,15 @@ class SqlBatch:
         *,
         customers: Sequence[str],
         earliest: datetime | None,
+        login_keys: Collection[str] = (),
+        guard: GuardMemory | None = None,
     ) -> None:
-        """Load what `customers` need for events from `earliest` on (None: nothing to load)."""
+        """Load what `customers` need for events from `earliest` on (None: nothing to load),
+        and the login-risk counters under `login_keys`."""
         self._session = session
         self._pending: list[tuple[str, Effects]] = []
+        self._latest = earliest
+        self._login = SqlLoginStore(session)
         wanted = sorted(set(customers))
         networks, halts = lists.lists(session) if earliest is not None else (NetworkIndex(()), ())
         self._memory = MemoryState.load(
@@ -164,15 +175,28 @@ class SqlBatch:
             restrictions=self._load_restrictions(wanted, earliest),
             halts=[h for h in halts if earliest is not None and _in_force(h.until, earliest)],
             networks=networks,
+            login=self._login.load(wanted, login_keys) if earliest is not None else None,
+            guard=guard,
         )
+        self._guard = SqlGuardStore(session)
 
     @classmethod
-    def for_events(cls, session: Session, lists: ListCache, events: Sequence[Event]) -> SqlBatch:
+    def for_events(
+        cls,
+        session: Session,
+        lists: ListCache,
+        events: Sequence[Event],
+        guard: GuardPolicy | None = None,
+    ) -> SqlBatch:
+        """`guard`: the live policy's order and payout guard knobs (default: built-in)."""
+        guard_memory = SqlGuardStore(session).load(guard or default_guard().policy, events)
         return cls(
             session,
             lists,
             customers=[e.customer_id for e in events if e.customer_id is not None],
             earliest=min((e.occurred_at for e in events), default=None),
+            login_keys=keys_for(events, default_enricher()),
+            guard=guard_memory,
         )
 
     def signals_for(self, event: Event) -> Signals:
@@ -181,6 +205,8 @@ class SqlBatch:
     def record(self, event: Event, verdict: Verdict) -> None:
         self._memory.record(event, verdict)
         self._pending.append((event.event_id, effects_of(event, verdict)))
+        if self._latest is None or event.occurred_at > self._latest:
+            self._latest = event.occurred_at
 
     def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
         return self._memory.active_restrictions(customer_id, at)
@@ -204,6 +230,11 @@ class SqlBatch:
                 connection.execute(_upsert(self._session, kind), row)
         if restrictions:
             connection.execute(_INSERT_RESTRICTION, restrictions)
+        if self._latest is not None:
+            self._login.save(self._memory.login, self._latest)
+            for halt in self._memory.guard.changes.halts:  # applied by a coordination alert
+                SqlState(self._session).halt_symbol(halt)
+            self._guard.save(self._memory.guard, self._latest)
         self._pending.clear()
 
     def _load_locks(self, customers: list[str]) -> dict[str, CustomerLockState]:

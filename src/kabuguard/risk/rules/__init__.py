@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from kabuguard.risk.codes import MESSAGES, Outcome, ReasonCode
 from kabuguard.risk.decisions import Hit
-from kabuguard.risk.events import Event
+from kabuguard.risk.events import Event, LoginAttempt, LoginStep
+from kabuguard.risk.login import LoginSignals
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import Signals
 
 
 class Rule(Protocol):
     def __call__(self, event: Event, signals: Signals, policy: Policy) -> Iterable[Hit]: ...
+
+
+LoginRule = Callable[[Event, LoginSignals, Policy], Iterable[Hit]]
+
+
+def login_rule(rule: LoginRule) -> Rule:
+    """A rule on the login facts; silent when the state fetched none for the event."""
+
+    def judged(event: Event, signals: Signals, policy: Policy) -> Iterable[Hit]:
+        return () if signals.login is None else rule(event, signals.login, policy)
+
+    judged.__name__ = judged.__qualname__ = rule.__name__
+    judged.__doc__ = rule.__doc__
+    return judged
 
 
 def hit(
@@ -40,3 +55,11 @@ def _display(value: object) -> str:
     if isinstance(value, datetime):
         return value.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
     return str(value)
+
+
+def password_step(event: Event) -> LoginAttempt | None:
+    """The event if it is a password step: what the login rules judge (a passkey cannot be
+    relayed or stuffed, and a second factor only completes the password step's login)."""
+    if isinstance(event, LoginAttempt) and event.step is LoginStep.PASSWORD:
+        return event
+    return None

@@ -1,0 +1,1 @@
+"""Cases, holds and customer product restrictions, served to staff (API and CLI)."""

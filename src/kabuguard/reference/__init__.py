@@ -1,0 +1,1 @@
+"""Reference data in bulk: instruments, prices and customers' registered names from CSV."""

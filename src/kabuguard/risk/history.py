@@ -1,0 +1,165 @@
+"""The customer-history model: Freeman et al. (NDSS 2016) likelihood ratios, compact and improved.
+
+    risk = (mean logins per user / this user's logins) · Π_k p_pop(x^k) / p_user(x^k)
+
+Each feature x^k is a hierarchy of levels whose likelihood is the weighted sum of the levels'
+smoothed likelihoods: c/(n+U) for a value the customer had c > 0 times (n their remembered
+logins at that level, U the distinct values), and p_pop/4 for a value they never had (domain
+§4.1). Beyond Freeman's two hierarchies (IP → /24 → ASN → country, user agent → browser → OS →
+device type) the model adds the ASN class, the time of day and the device id, each a
+one-level feature whose ratio is clipped so that no single familiar value (a cookie an
+infostealer can copy) cancels everything else.
+
+A `Profile` is compact and bounded: per level at most a few values, each with a count and the
+time it was last seen. A value last seen more than the memory (six months) ago is forgotten;
+past the cap the least recently seen value goes. Only successful logins are learned (the state
+layer decides which). Times are epoch seconds: profiles are stored and cached as numbers.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+
+class Level(IntEnum):
+    IP = 0
+    PREFIX = 1
+    ASN = 2
+    COUNTRY = 3
+    ASN_CLASS = 4
+    USER_AGENT = 5
+    BROWSER = 6
+    OS = 7
+    DEVICE_TYPE = 8
+    DEVICE_ID = 9
+    HOUR = 10  # three-hour bin of the Japan-time hour, "0".."7"
+
+
+# How many values a profile keeps per level: enough for home, office, phone and a VPN.
+CAPS = (6, 6, 6, 4, 5, 4, 4, 4, 5, 6, 8)
+# The class level holds at most five values, so its counts are never evicted: their sum is
+# the number of remembered logins.
+LOGINS_LEVEL = Level.ASN_CLASS
+UNSEEN_BY_USER_DIVISOR = 4
+RATIO_CLIP = 8.0  # bound on each added one-level feature's ratio (and its inverse)
+
+
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    levels: tuple[Level, ...]
+    weights: tuple[float, ...]
+    clipped: bool = False
+
+
+NETWORK = Hierarchy((Level.IP, Level.PREFIX, Level.ASN, Level.COUNTRY), (0.5, 0.15, 0.25, 0.1))
+SOFTWARE = Hierarchy(
+    (Level.USER_AGENT, Level.BROWSER, Level.OS, Level.DEVICE_TYPE), (0.54, 0.27, 0.19, 0.005)
+)
+HIERARCHIES = (
+    NETWORK,
+    SOFTWARE,
+    Hierarchy((Level.ASN_CLASS,), (1.0,), clipped=True),
+    Hierarchy((Level.DEVICE_ID,), (1.0,), clipped=True),
+    Hierarchy((Level.HOUR,), (1.0,), clipped=True),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    value: str
+    count: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One customer's remembered successful logins, level by level."""
+
+    first: int  # the first remembered login
+    last: int  # the last successful login; kept when its values are forgotten (dormancy)
+    levels: tuple[tuple[Seen, ...], ...]
+    passkey: bool = False  # has signed in with, or enrolled, a passkey
+
+    @property
+    def logins(self) -> int:
+        return sum(seen.count for seen in self.levels[LOGINS_LEVEL])
+
+    def has(self, level: Level, value: str) -> bool:
+        return any(seen.value == value for seen in self.levels[level])
+
+    def values(self, level: Level) -> frozenset[str]:
+        return frozenset(seen.value for seen in self.levels[level])
+
+
+EMPTY_LEVELS: tuple[tuple[Seen, ...], ...] = tuple(() for _ in Level)
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationFacts:
+    """Everybody's remembered logins, as far as this login's values are concerned."""
+
+    logins: int  # N
+    users: int  # |U|
+    counts: tuple[int, ...]  # per Level, how many logins had this login's value (0: untracked)
+
+
+def forget(profile: Profile, at: int, memory_seconds: int) -> Profile:
+    """The profile without values last seen before the memory."""
+    cutoff = at - memory_seconds
+    if all(seen.last >= cutoff for level in profile.levels for seen in level):
+        return profile
+    levels = tuple(tuple(s for s in level if s.last >= cutoff) for level in profile.levels)
+    return replace(profile, levels=levels)
+
+
+def learn(
+    profile: Profile | None, values: tuple[str, ...], at: int, memory_seconds: int
+) -> Profile:
+    """The profile after one more successful login with `values` (one per Level) at `at`."""
+    if profile is None:
+        profile = Profile(first=at, last=at, levels=EMPTY_LEVELS)
+    kept = forget(profile, at, memory_seconds)
+    levels = tuple(
+        _add(level, value, at, cap)
+        for level, value, cap in zip(kept.levels, values, CAPS, strict=True)
+    )
+    first = profile.first if kept.logins else at  # a dormant return starts a new history
+    return replace(kept, first=first, last=max(profile.last, at), levels=levels)
+
+
+def _add(level: tuple[Seen, ...], value: str, at: int, cap: int) -> tuple[Seen, ...]:
+    others = [seen for seen in level if seen.value != value]
+    count = next((seen.count for seen in level if seen.value == value), 0)
+    if len(others) >= cap:
+        others.sort(key=lambda seen: seen.last)
+        others = others[len(others) - cap + 1 :]
+    return (*others, Seen(value, count + 1, at))
+
+
+def log10_risk(profile: Profile, population: PopulationFacts, values: tuple[str, ...]) -> float:
+    """log10 of the risk of a login with `values` for this customer; higher is riskier."""
+    logins = max(profile.logins, 1)
+    mean = population.logins / population.users if population.users else 1.0
+    total = math.log10(max(mean, 1.0) / logins)
+    for hierarchy in HIERARCHIES:
+        p_pop = p_user = 0.0
+        for level, weight in zip(hierarchy.levels, hierarchy.weights, strict=True):
+            pop = max(population.counts[level], 1) / (population.logins + 1)
+            p_pop += weight * pop
+            p_user += weight * _user_likelihood(profile.levels[level], values[level], pop)
+        ratio = p_pop / p_user
+        if hierarchy.clipped:
+            ratio = min(max(ratio, 1 / RATIO_CLIP), RATIO_CLIP)
+        total += math.log10(ratio)
+    return total
+
+
+def _user_likelihood(level: tuple[Seen, ...], value: str, pop: float) -> float:
+    count = next((seen.count for seen in level if seen.value == value), 0)
+    if not count:
+        return pop / UNSEEN_BY_USER_DIVISOR
+    return count / (sum(seen.count for seen in level) + len(level))

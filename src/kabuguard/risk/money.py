@@ -1,0 +1,48 @@
+"""Typed facts the payout, withdrawal and contact rules read, fetched by `kabuguard.state.money`.
+
+Holder names are compared outside the core (normalised with jaconv in `kabuguard.enrich.kana`);
+the rules see only whether they matched. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DestinationStatus(StrEnum):
+    """How a payout destination came to be: only an allowed change makes it usable."""
+
+    ACCEPTED = "accepted"  # the change went through (allowed or passed its challenge)
+    REFUSED = "refused"  # the change was held or denied: money must not go there
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A payout destination registered through a `payout_change`."""
+
+    destination_id: str
+    status: DestinationStatus
+    changed_at: datetime
+    cooling_until: datetime | None  # withdrawals to it are held until then
+
+
+@dataclass(frozen=True, slots=True)
+class MoneySignals:
+    """Everything the money and contact rules consult about one event."""
+
+    destination: Destination | None = None  # a withdrawal's destination, if registered here
+    holder_matches: bool | None = None  # None: the customer's registered name is unknown
+    account_customers: int = 0  # other customers who registered the same bank account
+    largest_withdrawal: int | None = None  # yen; None: no withdrawal seen yet
+    risky_login_at: datetime | None = None  # the customer's latest risky login
+    risky_login_score: int = 0
+    previous_login_at: datetime | None = None  # the successful login before this session's
+    # The broker submitted the event with a transaction-signing approval (a passkey).
+    signed: bool = False
+    # The state looked the customer up (False: no money facts were fetched at all).
+    fetched: bool = False
+
+
+NO_MONEY = MoneySignals()

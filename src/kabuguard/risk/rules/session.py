@@ -1,0 +1,93 @@
+"""Session rules: a login's risk carried to the later events of its session.
+
+A login that is allowed but scores at least `session_risky_score` marks its session sell-only
+(`session:login:risky` on the login): the session may sell, but buys, withdrawals, payout and
+contact changes meet the restriction's enforcement, and its first sale, withdrawal or payout
+change within `sensitive_action_seconds` of the login is held (liquidation within seconds is
+how hijacks begin). Any session event from another AS than its login scores
+`session:network:changed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from kabuguard.risk.actions import action_of, capability_of
+from kabuguard.risk.codes import Capability, Outcome, ReasonCode
+from kabuguard.risk.decisions import Hit
+from kabuguard.risk.events import (
+    CredentialChange,
+    Event,
+    LoginAttempt,
+    Order,
+    PayoutChange,
+    Side,
+    Withdrawal,
+)
+from kabuguard.risk.login import AsnClass, LoginSignals, SessionFacts
+from kabuguard.risk.policy import Policy
+from kabuguard.risk.rules import hit, login_rule, password_step
+
+SELL_ONLY = (
+    Capability.BUY,
+    Capability.CHANGE_CONTACT,
+    Capability.CHANGE_PAYOUT,
+    Capability.WITHDRAW,
+)
+_SELL_ONLY_TEXT = ", ".join(capability.value for capability in SELL_ONLY)
+
+
+def mark_risky(event: Event, outcome: Outcome, score: int, policy: Policy) -> Iterator[Hit]:
+    """On an allowed but risky login: the session it opens is sell-only."""
+    login = password_step(event)
+    if login is None or login.customer_id is None or outcome is not Outcome.ALLOW:
+        return
+    if score >= policy.login.session_risky_score:
+        yield hit(ReasonCode.SESSION_LOGIN_RISKY, policy, capability=_SELL_ONLY_TEXT)
+
+
+@login_rule
+def session_actions(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
+    session = _live_session(event, facts, policy)
+    if session is None:
+        return
+    network = facts.network
+    if _changed_network(session, facts):
+        yield hit(ReasonCode.SESSION_NETWORK_CHANGED, policy, asn=network.asn)
+    if not session.restricted:
+        return
+    capability = capability_of(event)
+    if capability in SELL_ONLY or isinstance(event, CredentialChange):
+        outcome = policy.enforcement[capability] if capability else Outcome.CHALLENGE
+        yield hit(ReasonCode.SESSION_LOGIN_RISKY, policy, outcome, capability=_SELL_ONLY_TEXT)
+    if is_sensitive(event) and session.first_sensitive_at is None:
+        seconds = int((event.occurred_at - session.login_at).total_seconds())
+        if seconds <= policy.login.sensitive_action_seconds:
+            yield hit(ReasonCode.SESSION_ACTION_FAST, policy, Outcome.HOLD, seconds=seconds)
+
+
+def is_sensitive(event: Event) -> bool:
+    """Liquidation, withdrawal and payout change: what hijacks do first."""
+    if isinstance(event, Order):
+        return event.side is Side.SELL
+    return isinstance(event, Withdrawal | PayoutChange)
+
+
+def _live_session(event: Event, facts: LoginSignals, policy: Policy) -> SessionFacts | None:
+    session = facts.session
+    if session is None or action_of(event) is None or isinstance(event, LoginAttempt):
+        return None
+    if session.customer_id != event.customer_id:
+        return None
+    if event.occurred_at - session.login_at > timedelta(hours=policy.login.session_hours):
+        return None
+    return session
+
+
+def _changed_network(session: SessionFacts, facts: LoginSignals) -> bool:
+    now, then = facts.network, session.network
+    if now.asn is None or then.asn is None or now.asn == then.asn:
+        return False
+    # A phone hands over between its carrier's networks and Wi-Fi: not a different person.
+    return not {now.asn_class, then.asn_class} & {AsnClass.MOBILE}

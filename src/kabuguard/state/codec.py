@@ -1,0 +1,54 @@
+"""Compact JSON for login-risk state kept in a store (SQL today, Redis later)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from kabuguard.risk.history import Profile, Seen
+from kabuguard.risk.login import AsnClass, NetworkFacts, SessionFacts, Unknown
+
+
+def dump_profile(profile: Profile) -> str:
+    levels = [[[s.value, s.count, s.last] for s in level] for level in profile.levels]
+    body = {"f": profile.first, "l": profile.last, "p": profile.passkey, "v": levels}
+    return orjson.dumps(body).decode()
+
+
+def load_profile(text: str) -> Profile:
+    body = orjson.loads(text)
+    levels = tuple(tuple(Seen(v, c, t) for v, c, t in level) for level in body["v"])
+    return Profile(first=body["f"], last=body["l"], levels=levels, passkey=body["p"])
+
+
+def dump_session(session: SessionFacts) -> str:
+    network = session.network
+    body: dict[str, Any] = {
+        "c": session.customer_id,
+        "t": session.login_at.timestamp(),
+        "n": [network.ip, network.prefix, network.asn, network.country],
+        "k": network.asn_class.value,
+        "u": network.unknown.value if network.unknown else None,
+        "s": session.risk_score,
+        "r": session.restricted,
+        "a": session.first_sensitive_at.timestamp() if session.first_sensitive_at else None,
+    }
+    return orjson.dumps(body).decode()
+
+
+def load_session(text: str) -> SessionFacts:
+    body = orjson.loads(text)
+    ip, prefix, asn, country = body["n"]
+    unknown = Unknown(body["u"]) if body["u"] else None
+    network = NetworkFacts(ip, prefix, asn, country, AsnClass(body["k"]), unknown)
+    first = body["a"]
+    return SessionFacts(
+        customer_id=body["c"],
+        login_at=datetime.fromtimestamp(body["t"], UTC),
+        network=network,
+        risk_score=body["s"],
+        restricted=body["r"],
+        first_sensitive_at=datetime.fromtimestamp(first, UTC) if first is not None else None,
+    )

@@ -1,0 +1,138 @@
+"""Cross-account coordination state: who bought each symbol lately, its usual buyers, alerts,
+cases, and the pivot index of which accounts each IP, network and device touched (DET-3).
+
+Bounded by time: a symbol keeps its buyers for `MAX_WINDOW_MINUTES` (at most `BUYER_CAP`
+of them) and distinct-buyer counts for `DAYS` days; the pivot index keeps `MAX_PIVOT_HOURS`
+and at most `TOUCH_CAP` accounts per key. Storage therefore grows with the number of symbols
+and of recently active IPs and devices, never with history.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kabuguard.risk.guard_policy import MAX_PIVOT_HOURS, MAX_WINDOW_MINUTES, CoordinationPolicy
+from kabuguard.risk.trading import Coordination
+
+WINDOW_SECONDS = MAX_WINDOW_MINUTES * 60
+PIVOT_SECONDS = MAX_PIVOT_HOURS * 3600
+DAY_SECONDS = 86_400
+DAYS = 20  # trading history that makes a symbol's "normal"
+TRADING_MINUTES = 300  # TSE: 09:00-11:30 and 12:30-15:30
+BUYER_CAP = 512
+TOUCH_CAP = 64
+DAILY_CAP = 256  # distinct buyers counted per symbol and day; beyond, the symbol is busy
+Buyer = tuple[int, float, tuple[str, ...]]  # epoch seconds, weight, the pivot keys it used
+
+
+@dataclass
+class SymbolWindow:
+    """Recent buyers by customer and distinct buyers per day (short hashes of their ids)."""
+
+    buyers: dict[str, Buyer] = field(default_factory=dict)
+    days: dict[int, set[int]] = field(default_factory=dict)
+    alert_opened: int | None = None  # epoch seconds of the open alert
+    case_id: str | None = None
+
+    def add(self, customer: str, at: int, weight: float, keys: tuple[str, ...]) -> None:
+        old = self.buyers.get(customer)
+        if old is not None and old[0] > at - WINDOW_SECONDS:
+            weight, keys = max(weight, old[1]), tuple(sorted({*old[2], *keys}))
+        self.buyers[customer] = (at, weight, keys)
+        if len(self.buyers) > BUYER_CAP:
+            self.prune(at)
+        day = at // DAY_SECONDS
+        seen = self.days.setdefault(day, set())
+        if len(seen) < DAILY_CAP:
+            seen.add(zlib.crc32(customer.encode()))
+        for old_day in [d for d in self.days if d <= day - DAYS]:
+            del self.days[old_day]
+
+    def prune(self, at: int) -> None:
+        recent = {c: v for c, v in self.buyers.items() if v[0] > at - WINDOW_SECONDS}
+        newest = sorted(recent.items(), key=lambda item: item[1][0])[-BUYER_CAP:]
+        self.buyers = dict(newest)
+
+    def facts(self, customer: str, at: datetime, knobs: CoordinationPolicy) -> Coordination:
+        now = int(at.timestamp())
+        since = now - knobs.window_minutes * 60
+        weighted, counted = 0.0, False
+        for buyer, (when, weight, _) in self.buyers.items():
+            if since < when <= now:
+                if buyer == customer:
+                    counted = True
+                weighted += weight
+        today = now // DAY_SECONDS
+        past = [len(seen) for day, seen in self.days.items() if day < today]
+        # Today's own count too: a busy name with no history yet (a new listing, a fresh
+        # store) must not look coordinated because every buyer is new.
+        daily = max(sum(past) / len(past) if past else 0.0, len(self.days.get(today, ())))
+        opened = self.alert_opened
+        alert_until = (
+            datetime.fromtimestamp(opened, at.tzinfo) + timedelta(hours=knobs.alert_hours)
+            if opened is not None
+            else None
+        )
+        return Coordination(
+            weighted_buyers=weighted,
+            buyer_already_counted=counted,
+            normal_buyers=daily * knobs.window_minutes / TRADING_MINUTES,
+            alert_until=alert_until,
+        )
+
+    def involved(self, at: int, window_minutes: int) -> list[tuple[str, float]]:
+        since = at - window_minutes * 60
+        return sorted((c, w) for c, (when, w, _) in self.buyers.items() if when > since)
+
+    def risky_keys(self, at: int, window_minutes: int) -> set[str]:
+        """The IPs, networks and devices of the risky buyers inside the window."""
+        since = at - window_minutes * 60
+        return {
+            key
+            for when, weight, keys in self.buyers.values()
+            if when > since and weight >= 1.0
+            for key in keys
+        }
+
+
+class PivotIndex:
+    """Which accounts each IP, anonymising network and device touched lately."""
+
+    def __init__(self) -> None:
+        self.touched: dict[str, dict[str, int]] = {}  # key → customer → epoch seconds
+
+    def touch(self, customer: str, keys: list[str], at: int) -> list[str]:
+        """Record the touches; returns the keys whose entry changed (for a store to write)."""
+        changed = []
+        for key in keys:
+            entries = self.touched.setdefault(key, {})
+            # Refreshed at most hourly: enough for a pivot window of hours, and a store then
+            # writes a busy key once an hour rather than at every event.
+            if entries.get(customer, 0) <= at - 3600:
+                entries[customer] = at
+                _cap(entries, at)
+                changed.append(key)
+        return changed
+
+    def pivot(self, keys: set[str], at: int, hours: int) -> set[str]:
+        """Every account touched by any of `keys` within `hours`."""
+        since = at - hours * 3600
+        return {c for key in keys for c, t in self.touched.get(key, {}).items() if t > since}
+
+    def sweep(self, at: int) -> None:
+        for key in list(self.touched):
+            entries = {c: t for c, t in self.touched[key].items() if t > at - PIVOT_SECONDS}
+            if entries:
+                self.touched[key] = entries
+            else:
+                del self.touched[key]
+
+
+def _cap(entries: dict[str, int], at: int) -> None:
+    if len(entries) <= TOUCH_CAP:
+        return
+    fresh = sorted(((t, k) for k, t in entries.items() if t > at - PIVOT_SECONDS), reverse=True)
+    entries.clear()
+    entries.update((k, t) for t, k in fresh[:TOUCH_CAP])

@@ -1,0 +1,124 @@
+"""Compact JSON for the guard's stored state: customer records, symbol windows, reference facts.
+
+Times are epoch seconds, prices strings (Decimals survive the round trip exactly).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from kabuguard.risk.money import Destination, DestinationStatus
+from kabuguard.risk.trading import InstrumentFacts, TradingProfile
+from kabuguard.state.coordination import SymbolWindow
+from kabuguard.state.guard import CustomerRecord
+from kabuguard.state.money import CustomerMoney
+from kabuguard.state.trading import Sell
+
+
+def _ts(at: datetime | None) -> int | None:
+    return int(at.timestamp()) if at is not None else None
+
+
+def _at(ts: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _undec(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def dump_record(record: CustomerRecord) -> str:
+    profile, money = record.profile, record.money
+    body: dict[str, Any] = {
+        "p": _profile(profile) if profile is not None else None,
+        "s": [[sell.at, sell.yen, sell.symbol] for sell in record.sells],
+        "d": [
+            [d.destination_id, d.status.value, _ts(d.changed_at), _ts(d.cooling_until)]
+            for d in money.destinations.values()
+        ],
+        "w": money.largest_withdrawal,
+        "r": [_ts(money.risky_login_at), money.risky_login_score],
+        "l": [_ts(money.last_login_at), _ts(money.previous_login_at), money.last_session],
+        "u": _ts(record.pivoted_until),
+    }
+    return orjson.dumps(body).decode()
+
+
+def _profile(profile: TradingProfile) -> list[Any]:
+    symbols, markets = sorted(profile.symbols), sorted(profile.markets)
+    return [profile.orders, profile.largest_yen, symbols, markets, profile.thin_buys]
+
+
+def load_record(text: str) -> CustomerRecord:
+    body = orjson.loads(text)
+    p = body["p"]
+    profile = (
+        TradingProfile(p[0], p[1], frozenset(p[2]), frozenset(p[3]), p[4])
+        if p is not None
+        else None
+    )
+    destinations = {}
+    for destination_id, status, changed, cooling in body["d"]:
+        changed_at = _at(changed)
+        assert changed_at is not None
+        destinations[destination_id] = Destination(
+            destination_id, DestinationStatus(status), changed_at, _at(cooling)
+        )
+    risky_at, risky_score = body["r"]
+    last, previous, session = body["l"]
+    money = CustomerMoney(
+        destinations=destinations,
+        largest_withdrawal=body["w"],
+        risky_login_at=_at(risky_at),
+        risky_login_score=risky_score,
+        last_login_at=_at(last),
+        previous_login_at=_at(previous),
+        last_session=session,
+    )
+    sells = [Sell(at, yen, symbol) for at, yen, symbol in body["s"]]
+    return CustomerRecord(profile, sells, money, _at(body["u"]))
+
+
+def dump_window(window: SymbolWindow) -> str:
+    body = {
+        "b": [[c, at, w, list(keys)] for c, (at, w, keys) in window.buyers.items()],
+        "d": {str(day): sorted(seen) for day, seen in window.days.items()},
+        "a": window.alert_opened,
+        "c": window.case_id,
+    }
+    return orjson.dumps(body).decode()
+
+
+def load_window(text: str) -> SymbolWindow:
+    body = orjson.loads(text)
+    return SymbolWindow(
+        buyers={c: (at, w, tuple(keys)) for c, at, w, keys in body["b"]},
+        days={int(day): set(seen) for day, seen in body["d"].items()},
+        alert_opened=body["a"],
+        case_id=body["c"],
+    )
+
+
+def dump_reference(facts: InstrumentFacts) -> str:
+    body = [
+        facts.symbol, facts.market, facts.currency, facts.lot_size, facts.listed_shares,
+        facts.average_daily_volume, _dec(facts.limit_up), _dec(facts.limit_down),
+        _dec(facts.last), _ts(facts.last_at), _dec(facts.previous_close),
+    ]  # fmt: skip
+    return orjson.dumps(body).decode()
+
+
+def load_reference(text: str) -> InstrumentFacts:
+    s, m, cur, lot, listed, adv, up, down, last, last_at, close = orjson.loads(text)
+    return InstrumentFacts(
+        s, m, cur, lot, listed, adv, _undec(up), _undec(down), _undec(last), _at(last_at),
+        _undec(close),
+    )  # fmt: skip

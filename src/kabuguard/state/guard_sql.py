@@ -1,0 +1,234 @@
+"""The guard's state in SQL: a few reads per group of events, executemany writes at the end.
+
+Reads, per group: the customers' records (one `IN` query on `guard_customers`), their names
+and product restrictions (one each), and every keyed entry the group can touch (one `IN`
+query on `guard_keys`: the symbols' reference facts and buyer windows, the IPs, devices and
+networks of the events, the bank accounts of payout changes, and the pivot keys of risky
+buyers already in the windows). Writes replace whole rows, like the login store: the
+decision service runs one writer at a time. Every keyed row carries `expires`; each flush
+deletes the expired ones, so the table holds only live windows (see docs/order-guard.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from kabuguard.db import in_chunks
+from kabuguard.enrich.enricher import default_enricher
+from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price, Side
+from kabuguard.risk.guard_policy import GuardPolicy
+from kabuguard.state.coordination import PIVOT_SECONDS, WINDOW_SECONDS
+from kabuguard.state.guard import GuardChanges, GuardMemory
+from kabuguard.state.guard_codec import (
+    dump_record,
+    dump_reference,
+    dump_window,
+    load_record,
+    load_reference,
+    load_window,
+)
+from kabuguard.state.guard_models import (
+    CaseAccountRow,
+    CaseRow,
+    GuardCustomerRow,
+    GuardKeyRow,
+    HoldRow,
+    ProductRestrictionRow,
+    RegisteredNameRow,
+)
+from kabuguard.state.money import account_key
+from kabuguard.state.trading import symbol_key
+
+FOREVER = 2**62  # reference facts and bank accounts do not expire
+_DIALECTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_CUSTOMERS = select(GuardCustomerRow.customer_id, GuardCustomerRow.detail).where(
+    GuardCustomerRow.customer_id.in_(bindparam("ids", expanding=True))
+)
+_NAMES = select(RegisteredNameRow.customer_id, RegisteredNameRow.name_kana).where(
+    RegisteredNameRow.customer_id.in_(bindparam("ids", expanding=True))
+)
+_RESTRICTIONS = select(ProductRestrictionRow.customer_id, ProductRestrictionRow.market).where(
+    ProductRestrictionRow.customer_id.in_(bindparam("ids", expanding=True))
+)
+_KEYS = select(GuardKeyRow.key, GuardKeyRow.detail).where(
+    GuardKeyRow.key.in_(bindparam("keys", expanding=True))
+)
+_EXPIRED = delete(GuardKeyRow).where(GuardKeyRow.expires < bindparam("now"))
+
+
+def _upsert(session: Session, model: Any, keys: list[str], columns: tuple[str, ...]) -> Any:
+    statement: Any = _DIALECTS[session.connection().dialect.name](model)
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={column: statement.excluded[column] for column in columns}
+    )
+
+
+def keys_for(events: Sequence[Event]) -> set[str]:
+    """Every keyed entry a group of events may read (the pivot's second hop is added later)."""
+    enricher = default_enricher()
+    keys: set[str] = set()
+    for event in events:
+        if isinstance(event, Order | Instrument | Price):
+            key = symbol_key(event.market, event.symbol)
+            keys |= {f"ref:{key}", f"sym:{key}"}
+        if isinstance(event, PayoutChange):
+            keys.add(account_key(event))
+        if event.customer_id is None:
+            continue
+        if event.ip:
+            keys.add(f"ip:{event.ip}")
+            network = enricher.network(event.ip)
+            if network.anonymising and network.prefix:
+                keys.add(f"net:{network.prefix}")
+        if event.device_id:
+            keys.add(f"dev:{event.device_id[:200]}")
+    return keys
+
+
+class SqlGuardStore:
+    """Loads a `GuardMemory` for a group of events and writes back what it changed."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def load(self, policy: GuardPolicy, events: Sequence[Event]) -> GuardMemory:
+        memory = GuardMemory(policy)
+        connection = self._session.connection()
+        customers = sorted({e.customer_id for e in events if e.customer_id is not None})
+        for chunk in in_chunks(customers):
+            for row in connection.execute(_CUSTOMERS, {"ids": chunk}):
+                memory.customers[row.customer_id] = load_record(row.detail)
+            for row in connection.execute(_NAMES, {"ids": chunk}):
+                memory.register_name(row.customer_id, row.name_kana)
+            for row in connection.execute(_RESTRICTIONS, {"ids": chunk}):
+                found = memory.restricted.get(row.customer_id, frozenset())
+                memory.restrict_markets(row.customer_id, found | {row.market})
+        self._load_keys(memory, keys_for(events))
+        buys = any(isinstance(e, Order) and e.side is Side.BUY for e in events)
+        if buys:  # the pivot's second hop: what the risky buyers' IPs and devices touched
+            self._load_keys(memory, _buyer_keys(memory) - set(memory.pivots.touched))
+        memory.changes = GuardChanges()
+        return memory
+
+    def _load_keys(self, memory: GuardMemory, keys: set[str]) -> None:
+        connection = self._session.connection()
+        for chunk in in_chunks(sorted(keys)):
+            for row in connection.execute(_KEYS, {"keys": chunk}):
+                _put(memory, row.key, row.detail)
+
+    def save(self, memory: GuardMemory, now: datetime) -> None:
+        connection = self._session.connection()
+        changes = memory.changes
+        rows = [
+            {"customer_id": c, "detail": dump_record(memory.customers[c])}
+            for c in sorted(changes.customers)
+            if c in memory.customers
+        ]
+        if rows:
+            statement = _upsert(self._session, GuardCustomerRow, ["customer_id"], ("detail",))
+            connection.execute(statement, rows)
+        keyed = _keyed_rows(memory)
+        if keyed:
+            statement = _upsert(self._session, GuardKeyRow, ["key"], ("detail", "expires"))
+            connection.execute(statement, keyed)
+        self._save_cases(memory)
+        holds = [_hold_row(h) for h in changes.holds]
+        if holds:
+            connection.execute(insert(HoldRow), holds)
+        connection.execute(_EXPIRED, {"now": int(now.timestamp())})
+        memory.changes = GuardChanges()
+
+    def _save_cases(self, memory: GuardMemory) -> None:
+        connection = self._session.connection()
+        cases = {case.case_id: case for case in memory.changes.cases}
+        if not cases:
+            return
+        rows = [
+            {"case_id": c.case_id, "market": c.market, "symbol": c.symbol,
+             "opened_at": c.opened_at, "event_id": c.event_id,
+             "halt": "applied" if c.halt.value == "apply" else "proposed",
+             "status": "open", "note": None}
+            for c in cases.values()
+        ]  # fmt: skip
+        insert_case: Any = _DIALECTS[connection.dialect.name](CaseRow)
+        statement = insert_case.on_conflict_do_nothing(index_elements=["case_id"])
+        connection.execute(statement, rows)
+        accounts = [
+            {"case_id": c.case_id, "customer_id": customer, "role": role.value}
+            for c in cases.values()
+            for customer, role in sorted(c.accounts.items())
+        ]
+        statement = _upsert(self._session, CaseAccountRow, ["case_id", "customer_id"], ("role",))
+        connection.execute(statement, accounts)
+
+
+def _buyer_keys(memory: GuardMemory) -> set[str]:
+    return {
+        key
+        for window in memory.symbols.values()
+        for _, weight, keys in window.buyers.values()
+        if weight >= 1.0
+        for key in keys
+    }
+
+
+def _put(memory: GuardMemory, key: str, detail: str) -> None:
+    kind, _, rest = key.partition(":")
+    if kind == "ref":
+        memory.reference[rest] = load_reference(detail)
+    elif kind == "sym":
+        memory.symbols[rest] = load_window(detail)
+    elif kind == "acct":
+        memory.accounts[key] = set(orjson.loads(detail))
+    else:
+        memory.pivots.touched[key] = {c: int(t) for c, t in orjson.loads(detail).items()}
+
+
+def _keyed_rows(memory: GuardMemory) -> list[dict[str, Any]]:
+    changes = memory.changes
+    rows: list[dict[str, Any]] = []
+    for key in sorted(changes.symbols):
+        if key in memory.reference:
+            rows.append(_row(f"ref:{key}", dump_reference(memory.reference[key]), FOREVER))
+        window = memory.symbols.get(key)
+        if window is not None:
+            newest = max((at for at, _, _ in window.buyers.values()), default=0)
+            days = max(window.days, default=0)
+            expires = max(newest + WINDOW_SECONDS, (days + 21) * 86_400)
+            rows.append(_row(f"sym:{key}", dump_window(window), expires))
+    for key in sorted(changes.accounts):
+        rows.append(_row(key, orjson.dumps(sorted(memory.accounts[key])).decode(), FOREVER))
+    for key in sorted(changes.pivot_keys):
+        entries = memory.pivots.touched.get(key, {})
+        if entries:
+            expires = max(entries.values()) + PIVOT_SECONDS
+            rows.append(_row(key, orjson.dumps(entries).decode(), expires))
+    return rows
+
+
+def _row(key: str, detail: str, expires: int) -> dict[str, Any]:
+    return {"key": key, "detail": detail, "expires": expires}
+
+
+def _hold_row(hold: Any) -> dict[str, Any]:
+    return {
+        "event_id": hold.event_id,
+        "customer_id": hold.customer_id,
+        "action": hold.action.value,
+        "subject": hold.subject,
+        "reasons": orjson.dumps(list(hold.reasons)).decode(),
+        "held_at": hold.held_at,
+        "release_at": hold.release_at,
+        "status": "pending",
+        "decided_by": None,
+        "decided_at": None,
+        "note": None,
+    }

@@ -1,0 +1,324 @@
+"""Login-risk state in memory: profiles, stuffing windows, population counts, sessions, leaks.
+
+`LoginMemory` is what replay uses and the overlay a SQL batch decides against. Everything it
+holds is bounded:
+- a profile per customer (at most a few values per level, see `risk.history.CAPS`);
+- stuffing windows: five-minute buckets per key, dropped after two hours, each remembering at
+  most 32 username hashes (enough to tell a list from a typo);
+- population counts per history value in 30-day periods, dropped after seven periods;
+- session facts, dropped a day after the login.
+It also notes what changed (`changes()`), so a store writes back only that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from kabuguard.enrich.enricher import Enricher, default_enricher
+from kabuguard.risk.codes import Outcome, ReasonCode
+from kabuguard.risk.decisions import Verdict
+from kabuguard.risk.events import (
+    AttemptResult,
+    CredentialAction,
+    CredentialChange,
+    CredentialKind,
+    Event,
+    Factor,
+    LoginAttempt,
+    LoginStep,
+)
+from kabuguard.risk.history import (
+    EMPTY_LEVELS,
+    Level,
+    PopulationFacts,
+    Profile,
+    forget,
+    learn,
+)
+from kabuguard.risk.login import (
+    Bucket,
+    LoginSignals,
+    SessionFacts,
+    Window,
+    WindowKind,
+    history_values,
+)
+from kabuguard.risk.policy import MAX_SESSION_HOURS, MAX_STUFFING_WINDOW_MINUTES
+from kabuguard.risk.rules.session import is_sensitive
+
+MEMORY_SECONDS = 183 * 86_400  # history older than six months is forgotten (domain §4.1)
+BUCKET_SECONDS = 300
+WINDOW_SECONDS = MAX_STUFFING_WINDOW_MINUTES * 60
+SESSION_SECONDS = MAX_SESSION_HOURS * 3600
+PERIOD_SECONDS = 30 * 86_400
+PERIODS = 7  # 210 days of population counts cover the 183-day memory
+USERNAME_CAP = 32
+SWEEP_FLOOR = 4096  # tables are swept for expired entries when they double past this
+POP_LOGINS = "pop:logins"
+POP_USERS = "pop:users"
+# Levels whose values are counted for everybody; addresses and device ids are too many.
+POPULATION_LEVELS = (
+    Level.ASN,
+    Level.COUNTRY,
+    Level.ASN_CLASS,
+    Level.USER_AGENT,
+    Level.BROWSER,
+    Level.OS,
+    Level.DEVICE_TYPE,
+    Level.HOUR,
+)
+
+
+def window_key(kind: WindowKind, value: str) -> str:
+    # User agents can be 1 KB: keyed by a digest so that keys stay short in every store.
+    if kind is WindowKind.USER_AGENT:
+        value = hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:20]
+    return f"{kind.value}:{value}"
+
+
+def population_key(level: Level, value: str) -> str:
+    return f"pop:{level.value}:{value[:200]}"
+
+
+def session_key(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+@dataclass
+class Changes:
+    """What a batch changed, for a store to write back."""
+
+    profiles: set[str] = field(default_factory=set)
+    exposed_cleared: set[str] = field(default_factory=set)
+    buckets: set[tuple[str, int]] = field(default_factory=set)
+    counts: set[tuple[str, int]] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """The signals last fetched, kept so that `record` need not enrich the event again."""
+
+    event_id: str
+    signals: LoginSignals
+
+
+class LoginMemory:
+    def __init__(self, enricher: Enricher | None = None) -> None:
+        self.enricher = enricher or default_enricher()
+        self.profiles: dict[str, Profile] = {}
+        self.exposed: dict[str, datetime] = {}
+        self.buckets: dict[str, dict[int, Bucket]] = {}
+        self.counts: dict[str, dict[int, int]] = {}
+        self.sessions: dict[str, SessionFacts] = {}
+        self.changes = Changes()
+        self._last: _Facts | None = None
+        self._sweep_at = SWEEP_FLOOR
+
+    # Signals
+
+    def signals(self, event: Event) -> LoginSignals | None:
+        if isinstance(event, LoginAttempt):
+            facts = self._facts(event)
+        elif event.session_id is not None and event.customer_id is not None:
+            network = self.enricher.network(event.ip)
+            facts = LoginSignals(network=network, session=self._session(event))
+        else:
+            return None
+        self._last = _Facts(event.event_id, facts)
+        return facts
+
+    def _facts(self, event: LoginAttempt) -> LoginSignals:
+        network = self.enricher.network(event.ip)
+        software = self.enricher.software(event.user_agent)
+        values = history_values(network, software, event.device_id, event.occurred_at)
+        customer = event.customer_id
+        at = int(event.occurred_at.timestamp())
+        profile = self.profiles.get(customer) if customer is not None else None
+        signals = LoginSignals(
+            network=network,
+            software=software,
+            profile=forget(profile, at, MEMORY_SECONDS) if profile is not None else None,
+            population=self._population(values, at),
+            values=values,
+            session=self._session(event),
+            exposed_since=self.exposed.get(customer) if customer is not None else None,
+        )
+        windows = tuple(self._window(kind, value, at) for kind, value in _window_values(signals))
+        return replace(signals, windows=windows)
+
+    def _population(self, values: tuple[str, ...], at: int) -> PopulationFacts:
+        counts = [0] * len(Level)
+        for level in POPULATION_LEVELS:
+            counts[level] = self._count(population_key(level, values[level]), at)
+        return PopulationFacts(
+            logins=self._count(POP_LOGINS, at),
+            users=self._count(POP_USERS, at),
+            counts=tuple(counts),
+        )
+
+    def _count(self, key: str, at: int) -> int:
+        periods = self.counts.get(key)
+        if not periods:
+            return 0
+        current = at // PERIOD_SECONDS
+        return sum(n for period, n in periods.items() if current - PERIODS < period <= current)
+
+    def _window(self, kind: WindowKind, value: str, at: int) -> Window:
+        found = self.buckets.get(window_key(kind, value), {})
+        recent = tuple(b for start, b in sorted(found.items()) if start > at - WINDOW_SECONDS)
+        return Window(kind, value, recent)
+
+    def _session(self, event: Event) -> SessionFacts | None:
+        if event.session_id is None:
+            return None
+        return self.sessions.get(session_key(event.session_id))
+
+    # Recording
+
+    def record(self, event: Event, verdict: Verdict) -> None:
+        facts = self._last.signals if self._last and self._last.event_id == event.event_id else None
+        if isinstance(event, LoginAttempt):
+            self._record_login(event, verdict, facts or self._facts(event))
+        elif isinstance(event, CredentialChange):
+            self._record_credential(event)
+        session = facts.session if facts is not None else self._session(event)
+        if session is not None and is_sensitive(event):
+            self._touch_session(event, session)
+        self.sweep(int(event.occurred_at.timestamp()))
+
+    def _record_login(self, event: LoginAttempt, verdict: Verdict, facts: LoginSignals) -> None:
+        at = int(event.occurred_at.timestamp())
+        if event.step is LoginStep.PASSWORD:
+            self._count_attempt(event, facts, at)
+        success = event.result is AttemptResult.SUCCESS and event.customer_id is not None
+        if not success or verdict.outcome is Outcome.DENY:
+            return
+        assert event.customer_id is not None
+        if event.step is LoginStep.SECOND_FACTOR:
+            if event.factor is Factor.PASSKEY:
+                self._enrol_passkey(event.customer_id, at)
+            return
+        if verdict.outcome is Outcome.ALLOW:
+            self._learn(event.customer_id, facts, at)
+        if event.step is LoginStep.PASSKEY:
+            self._enrol_passkey(event.customer_id, at)
+        if event.session_id is not None:
+            restricted = any(h.code is ReasonCode.SESSION_LOGIN_RISKY for h in verdict.hits)
+            session = SessionFacts(
+                event.customer_id, event.occurred_at, facts.network, verdict.risk_score, restricted
+            )
+            self._save_session(event.session_id, session)
+
+    def _count_attempt(self, event: LoginAttempt, facts: LoginSignals, at: int) -> None:
+        start = at - at % BUCKET_SECONDS
+        username = event.customer_id or event.attempted_username or ""
+        tag = zlib.crc32(username.encode())
+        failed = event.result is AttemptResult.FAILURE
+        unknown = failed and event.customer_id is None
+        for kind, value in _window_values(facts):
+            key = window_key(kind, value)
+            buckets = self.buckets.setdefault(key, {})
+            for old in [s for s in buckets if s <= at - WINDOW_SECONDS]:
+                del buckets[old]
+            bucket = buckets.get(start, Bucket(start))
+            names = bucket.usernames
+            if tag not in names and len(names) < USERNAME_CAP:
+                names = names | {tag}
+            buckets[start] = Bucket(
+                start,
+                bucket.attempts + 1,
+                bucket.failures + failed,
+                bucket.unknown_usernames + unknown,
+                names,
+            )
+            self.changes.buckets.add((key, start))
+
+    def _learn(self, customer: str, facts: LoginSignals, at: int) -> None:
+        before = self.profiles.get(customer)
+        fresh = before is None or not forget(before, at, MEMORY_SECONDS).logins
+        self.profiles[customer] = learn(before, facts.values, at, MEMORY_SECONDS)
+        self.changes.profiles.add(customer)
+        keys = [POP_LOGINS, *(population_key(lv, facts.values[lv]) for lv in POPULATION_LEVELS)]
+        if fresh:
+            keys.append(POP_USERS)
+        period = at // PERIOD_SECONDS
+        for key in keys:
+            periods = self.counts.setdefault(key, {})
+            for old in [p for p in periods if p <= period - PERIODS]:
+                del periods[old]
+            periods[period] = periods.get(period, 0) + 1
+            self.changes.counts.add((key, period))
+
+    def _enrol_passkey(self, customer: str, at: int) -> None:
+        profile = self.profiles.get(customer) or Profile(first=at, last=at, levels=EMPTY_LEVELS)
+        if not profile.passkey:
+            self.profiles[customer] = replace(profile, passkey=True)
+            self.changes.profiles.add(customer)
+
+    def _record_credential(self, event: CredentialChange) -> None:
+        at = int(event.occurred_at.timestamp())
+        if event.credential is CredentialKind.PASSKEY and event.action is CredentialAction.ADDED:
+            self._enrol_passkey(event.customer_id, at)
+        resets = {CredentialAction.RESET, CredentialAction.ADDED}
+        if event.credential is CredentialKind.PASSWORD and event.action in resets:
+            since = self.exposed.get(event.customer_id)
+            if since is not None and since <= event.occurred_at:
+                del self.exposed[event.customer_id]
+                self.changes.exposed_cleared.add(event.customer_id)
+
+    def _touch_session(self, event: Event, session: SessionFacts) -> None:
+        if session.first_sensitive_at is None and event.session_id is not None:
+            self._save_session(
+                event.session_id, replace(session, first_sensitive_at=event.occurred_at)
+            )
+
+    def _save_session(self, session_id: str, session: SessionFacts) -> None:
+        key = session_key(session_id)
+        self.sessions[key] = session
+        self.changes.sessions.add(key)
+
+    def sweep(self, at: int) -> None:
+        """Drop expired sessions and windows; amortised: only once the tables have doubled."""
+        if len(self.sessions) + len(self.buckets) < self._sweep_at:
+            return
+        old = at - SESSION_SECONDS
+        for key in [k for k, s in self.sessions.items() if s.login_at.timestamp() < old]:
+            del self.sessions[key]
+        for key in [k for k, b in self.buckets.items() if max(b, default=0) <= at - WINDOW_SECONDS]:
+            del self.buckets[key]
+        self._sweep_at = max(SWEEP_FLOOR, 2 * (len(self.sessions) + len(self.buckets)))
+
+    def expose(self, customer: str, since: datetime) -> None:
+        self.exposed[customer] = since
+
+
+def keys_for(events: Iterable[Event], enricher: Enricher) -> set[str]:
+    """The counter keys a group of events reads: what a store loads before deciding them."""
+    keys = {POP_LOGINS, POP_USERS}
+    for event in events:
+        if event.session_id is not None:
+            keys.add(session_key(event.session_id))
+        if isinstance(event, LoginAttempt):
+            network = enricher.network(event.ip)
+            software = enricher.software(event.user_agent)
+            values = history_values(network, software, event.device_id, event.occurred_at)
+            facts = LoginSignals(network=network, software=software)
+            keys |= {window_key(kind, value) for kind, value in _window_values(facts)}
+            keys |= {population_key(level, values[level]) for level in POPULATION_LEVELS}
+    return keys
+
+
+def _window_values(facts: LoginSignals) -> list[tuple[WindowKind, str]]:
+    network, software = facts.network, facts.software
+    found = [
+        (WindowKind.IP, network.ip if network.unknown is None else None),
+        (WindowKind.PREFIX, network.prefix if network.unknown is None else None),
+        (WindowKind.ASN, network.asn),
+        (WindowKind.USER_AGENT, software.user_agent),
+    ]
+    return [(kind, value) for kind, value in found if value is not None]

@@ -1,0 +1,76 @@
+"""Session rules: a risky login's session is sell-only, and its fast first sale is held."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from kabuguard.risk.codes import Outcome, ReasonCode
+from kabuguard.risk.decisions import Verdict
+from kabuguard.risk.engine import judge
+from kabuguard.risk.events import Event
+from kabuguard.risk.login import LoginSignals, SessionFacts
+from kabuguard.risk.policy import Policy
+from kabuguard.risk.signals import ParsedIP, Signals
+from tests import factories
+from tests.risk.test_login_rules import CLOUD, FIBRE, HOME, VPN, _facts, _login, _profile
+
+POLICY = Policy.default()
+T0 = factories.BASE_TIME
+
+
+def _session(restricted: bool, minutes_ago: float = 1, network: Any = FIBRE) -> LoginSignals:
+    login_at = T0 - timedelta(minutes=minutes_ago)
+    session = SessionFacts("c-1", login_at, network, 25 if restricted else 0, restricted)
+    return LoginSignals(network=FIBRE, session=session)
+
+
+def _judge(document: dict[str, Any], facts: LoginSignals) -> Verdict:
+    event: Event = factories.typed(document | {"session_id": "s-1"})
+    return judge(event, Signals(ip=ParsedIP.parse(event.ip), login=facts), POLICY)
+
+
+def _codes(verdict: Verdict) -> set[ReasonCode]:
+    return {found.code for found in verdict.hits}
+
+
+def test_a_risky_but_allowed_login_marks_its_session_sell_only() -> None:
+    verdict = _login(_facts(VPN, profile=_profile()))  # a VPN for the first time: 20
+    assert verdict.outcome is Outcome.ALLOW
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(verdict)
+    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(_login(_facts(profile=_profile())))
+
+
+def test_a_sell_only_session_may_sell_but_not_buy() -> None:
+    facts = _session(restricted=True, minutes_ago=30)
+    sell = _judge(factories.order(side="sell"), facts)
+    buy = _judge(factories.order(side="buy"), facts)
+    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(sell)
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(buy)
+    assert buy.outcome is Outcome.DENY  # the buy capability's enforcement
+
+
+def test_withdrawal_in_a_sell_only_session_is_held() -> None:
+    verdict = _judge(factories.withdrawal(), _session(restricted=True, minutes_ago=30))
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(verdict)
+    assert verdict.outcome is Outcome.HOLD
+
+
+def test_a_sale_seconds_after_a_risky_login_is_held() -> None:
+    verdict = _judge(factories.order(side="sell"), _session(restricted=True, minutes_ago=0.5))
+    assert ReasonCode.SESSION_ACTION_FAST in _codes(verdict)
+    assert verdict.outcome is Outcome.HOLD
+    quiet = _judge(factories.order(side="sell"), _session(restricted=False, minutes_ago=0.5))
+    assert ReasonCode.SESSION_ACTION_FAST not in _codes(quiet)
+
+
+def test_session_facts_expire() -> None:
+    old = _session(restricted=True, minutes_ago=60 * (POLICY.login.session_hours + 1))
+    assert not _codes(_judge(factories.order(side="buy"), old)) & {ReasonCode.SESSION_LOGIN_RISKY}
+
+
+def test_another_network_mid_session() -> None:
+    moved = _judge(factories.order(side="sell"), _session(False, 10, network=CLOUD))
+    assert ReasonCode.SESSION_NETWORK_CHANGED in _codes(moved)
+    phone = _judge(factories.order(side="sell"), _session(False, 10, network=HOME))
+    assert ReasonCode.SESSION_NETWORK_CHANGED not in _codes(phone)  # carriers hand over

@@ -1,0 +1,150 @@
+"""The guard's state: MemoryState and the SQL batch agree; cases, pivots and holds are kept."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from kabuguard.db import Database
+from kabuguard.risk.codes import Outcome, ReasonCode
+from kabuguard.risk.decisions import Verdict
+from kabuguard.risk.engine import judge
+from kabuguard.risk.events import Event
+from kabuguard.risk.policy import Policy
+from kabuguard.state.guard import GuardMemory
+from kabuguard.state.guard_models import CaseAccountRow, HoldRow
+from kabuguard.state.guard_sql import SqlGuardStore
+from kabuguard.state.memory import MemoryState
+from tests import factories
+from tests.state.test_conformance import Impl, impl  # noqa: F401 - the shared fixture
+
+POLICY = Policy.default()
+
+
+def _codes(verdict: object) -> set[ReasonCode]:
+    return {hit.code for hit in verdict.hits}  # type: ignore[attr-defined]
+
+
+def _reference(state: Impl) -> None:
+    state.decide(factories.typed(factories.instrument()))
+    price = {"type": "price", "event_id": "p-1", "occurred_at": factories.at(-1),
+             "symbol": "7203", "market": "TSE", "last": "2500"}  # fmt: skip
+    state.decide(factories.typed(price))
+
+
+def test_a_buy_far_above_the_last_price_is_held(impl: Impl) -> None:  # noqa: F811
+    _reference(impl)
+    verdict = impl.decide(factories.typed(factories.order(limit_price="2900")))
+    assert verdict.outcome is Outcome.HOLD
+    assert ReasonCode.ORDER_PRICE_FAR_ABOVE_LAST in _codes(verdict)
+    assert (
+        impl.decide(factories.typed(factories.order(limit_price="2505"))).outcome is Outcome.ALLOW
+    )
+
+
+def test_a_withdrawal_to_a_new_destination_is_held_during_its_cooling_off(impl: Impl) -> None:  # noqa: F811
+    change = impl.decide(factories.typed(factories.payout_change()))
+    assert change.outcome is Outcome.CHALLENGE  # a passkey is asked for
+    to_new = factories.withdrawal(minutes=60, destination_id="dst-2")
+    withdrawal = impl.decide(factories.typed(to_new))
+    assert withdrawal.outcome is Outcome.HOLD
+    assert ReasonCode.WITHDRAWAL_DESTINATION_COOLING_OFF in _codes(withdrawal)
+
+
+def test_a_bank_account_registered_by_a_second_customer_is_a_likely_mule(impl: Impl) -> None:  # noqa: F811
+    impl.decide(factories.typed(factories.payout_change("c-1")))
+    verdict = impl.decide(factories.typed(factories.payout_change("c-2", minutes=5)))
+    assert ReasonCode.PAYOUT_ACCOUNT_SHARED in _codes(verdict)
+    assert verdict.outcome is Outcome.HOLD
+
+
+def test_product_restrictions_reach_the_rules_from_memory() -> None:
+    state = MemoryState()
+    state.guard.restrict_markets("c-1", frozenset({"NASDAQ"}))
+    order = factories.typed(factories.order(symbol="AAPL", market="NASDAQ", currency="USD"))
+    verdict = judge(order, state.signals_for(order), POLICY)
+    assert ReasonCode.ORDER_PRODUCT_RESTRICTED in _codes(verdict)
+
+
+def _coordination_policy() -> Policy:
+    knobs = replace(POLICY.guard.coordination, min_accounts=2.0, calm_weight=1.0)
+    return replace(POLICY, guard=replace(POLICY.guard, coordination=knobs))
+
+
+def _buyers(state: MemoryState, policy: Policy, seen: list[Event] | None = None) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    seen = [] if seen is None else seen
+    _reference_memory(state, policy, seen)
+    # c-9 logs in from the same IP as the second buyer: the pivot must find it.
+    login = factories.typed(factories.login("c-9", minutes=-30, ip="192.0.2.50", session_id="s9"))
+    state.record(login, judge(login, state.signals_for(login), policy))
+    seen.append(login)
+    for number, ip in ((1, "192.0.2.10"), (2, "192.0.2.50"), (3, "192.0.2.77")):
+        order = factories.typed(
+            factories.order(f"c-{number}", minutes=number, ip=ip, limit_price="2505",
+                            session_id=f"s{number}")
+        )  # fmt: skip
+        verdict = judge(order, state.signals_for(order), policy)
+        state.record(order, verdict)
+        verdicts.append(verdict)
+        seen.append(order)
+    return verdicts
+
+
+def _reference_memory(state: MemoryState, policy: Policy, seen: list[Event]) -> None:
+    event = factories.typed(factories.instrument())
+    state.record(event, judge(event, state.signals_for(event), policy))
+    seen.append(event)
+
+
+def test_coordination_opens_one_case_with_the_buyers_and_the_pivot() -> None:
+    policy = _coordination_policy()
+    state = MemoryState(guard=GuardMemory(policy.guard))
+    verdicts = _buyers(state, policy)
+    assert ReasonCode.ORDER_COORDINATION_SYMBOL in _codes(verdicts[1])
+    (case,) = state.guard.cases.values()
+    assert (case.market, case.symbol) == ("TSE", "7203")
+    assert {c: r.value for c, r in case.accounts.items()} == {
+        "c-1": "buyer", "c-2": "buyer", "c-3": "buyer", "c-9": "pivot",
+    }  # fmt: skip
+    pivoted = factories.typed(factories.order("c-9", minutes=10, limit_price="2505"))
+    assert ReasonCode.ORDER_COORDINATION_PIVOT in _codes(
+        judge(pivoted, state.signals_for(pivoted), policy)
+    )
+
+
+def test_an_applying_policy_halts_buys_of_the_symbol() -> None:
+    policy = _coordination_policy()
+    knobs = replace(policy.guard.coordination, halt=type(policy.guard.coordination.halt)("apply"))
+    policy = replace(policy, guard=replace(policy.guard, coordination=knobs))
+    state = MemoryState(guard=GuardMemory(policy.guard))
+    _buyers(state, policy)
+    later = factories.typed(factories.order("c-5", minutes=20, limit_price="2505"))
+    verdict = judge(later, state.signals_for(later), policy)
+    assert ReasonCode.ORDER_SYMBOL_HALTED in _codes(verdict)
+    assert verdict.outcome is Outcome.DENY
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_sql_store_keeps_cases_holds_and_windows(database: Database) -> None:
+    policy = _coordination_policy()
+    memory = MemoryState(guard=GuardMemory(policy.guard))
+    events: list[Event] = []
+    _buyers(memory, policy, events)
+    with database.write() as session:
+        impl = Impl(MemoryState(), session)
+        for event in events:
+            impl._store(event)
+        store = SqlGuardStore(session)
+        store.save(memory.guard, events[-1].occurred_at)
+        accounts = session.execute(select(CaseAccountRow.customer_id, CaseAccountRow.role)).all()
+        assert {(a.customer_id, a.role) for a in accounts} >= {("c-1", "buyer"), ("c-9", "pivot")}
+        held = session.execute(select(HoldRow.event_id, HoldRow.status)).all()
+        assert held
+        assert {row.status for row in held} == {"pending"}
+        loaded = store.load(policy.guard, [factories.typed(factories.order("c-1", minutes=6))])
+        assert set(loaded.symbols["TSE:7203"].buyers) == {"c-1", "c-2", "c-3"}
+        assert loaded.customers["c-1"].profile is not None  # its buy went ahead: learned
+        assert "TSE:7203" in loaded.reference

@@ -1,0 +1,162 @@
+"""Login-risk state behaves alike in MemoryState and in SqlBatch (SQLite and PostgreSQL).
+
+The SQL side runs every event in a batch of its own (load, decide, flush), so whatever a later
+event sees has been through the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+
+from kabuguard.db import Database
+from kabuguard.risk.codes import Outcome, ReasonCode
+from kabuguard.risk.decisions import Verdict
+from kabuguard.state.login_sql import SqlLoginStore
+from kabuguard.state.memory import MemoryState
+from kabuguard.state.models import LoginCounterRow
+from kabuguard.state.sql import ListCache, SqlBatch
+from tests import factories
+from tests.state.test_conformance import Impl, SqlStateUnderTest
+
+DOCOMO = "1.79.158.24"
+AWS = "18.181.233.59"
+SEOUL = "121.163.55.136"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+@pytest.fixture(params=["MemoryState", "SqlState"])
+def state(request: pytest.FixtureRequest, database: Database) -> Iterator[Impl]:
+    """Each implementation, as in test_conformance (SQL: one batch per event)."""
+    if request.param == "MemoryState":
+        yield Impl(MemoryState())
+        return
+    with database.write() as session:
+        yield Impl(SqlStateUnderTest(session), session)
+
+
+def _login(minutes: float, **fields: Any) -> dict[str, Any]:
+    defaults = {"ip": DOCOMO, "user_agent": CHROME, "device_id": "d-1", "session_id": "s-1"}
+    return factories.login(minutes=minutes, **(defaults | fields))
+
+
+def _decide(state: Impl, document: dict[str, Any]) -> Verdict:
+    return state.decide(factories.typed(document))
+
+
+def _codes(verdict: Verdict) -> set[str]:
+    return {found.code.value for found in verdict.hits}
+
+
+def _expose(state: Impl, customer: str, since: datetime) -> None:
+    if isinstance(state.state, MemoryState):
+        state.state.login.expose(customer, since)
+    else:
+        assert state.session is not None
+        SqlLoginStore(state.session).expose([customer], since, "test list")
+
+
+def test_allowed_logins_build_history(state: Impl) -> None:
+    first = _decide(state, _login(0))
+    assert ReasonCode.LOGIN_HISTORY_NONE in _codes(first)
+    second = _decide(state, _login(60 * 24, session_id="s-2"))
+    assert not _codes(second) & {"login:history:none", "login:device:new"}
+
+
+def test_failed_and_challenged_logins_are_not_learned(state: Impl) -> None:
+    _decide(state, _login(0, result="failure"))
+    _decide(state, _login(1, user_agent="python-requests/2.31"))  # automation: challenged
+    later = _decide(state, _login(60, session_id="s-2"))
+    assert ReasonCode.LOGIN_HISTORY_NONE in _codes(later)
+
+
+def test_stuffing_windows_add_up_across_batches(state: Impl) -> None:
+    for n in range(12):
+        _decide(state, factories.login(None, n / 10, ip=AWS, attempted_username=f"u{n}",
+                                      result="failure"))  # fmt: skip
+    verdict = _decide(state, factories.login("c-9", 2, ip=AWS, result="failure"))
+    assert ReasonCode.LOGIN_STUFFING_BURST in _codes(verdict)
+
+
+def test_success_in_a_burst_locks_until_the_lock_expires(state: Impl) -> None:
+    for n in range(12):
+        _decide(state, factories.login(None, n / 10, ip=AWS, attempted_username=f"u{n}",
+                                      result="failure"))  # fmt: skip
+    hit = _decide(state, factories.login("c-9", 2, ip=AWS))
+    assert hit.outcome is Outcome.DENY
+    assert hit.restrictions
+    owner = _decide(state, _login(3, customer_id="c-9"))
+    assert ReasonCode.RESTRICTION_LOGIN_ACTIVE in _codes(owner)
+
+
+def test_session_facts_reach_later_events_of_the_session(state: Impl) -> None:
+    login = _decide(state, _login(0, ip=SEOUL))  # abroad, no history: risky, allowed
+    assert login.outcome is Outcome.ALLOW
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(login)
+    buy = _decide(state, factories.order(minutes=30, side="buy", session_id="s-1", ip=SEOUL))
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(buy)
+    other = _decide(state, factories.order(minutes=31, side="buy", session_id="s-2", ip=SEOUL))
+    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(other)
+
+
+def test_exposed_customers_need_a_passkey_until_they_reset(state: Impl) -> None:
+    _expose(state, "c-1", factories.BASE_TIME - timedelta(days=1))
+    assert ReasonCode.LOGIN_CREDENTIALS_EXPOSED in _codes(_decide(state, _login(0)))
+    reset = {
+        "event_id": "reset-1",
+        "type": "credential_change",
+        "customer_id": "c-1",
+        "occurred_at": factories.at(5),
+        "credential": "password",
+        "action": "reset",
+    }
+    _decide(state, reset)
+    assert ReasonCode.LOGIN_CREDENTIALS_EXPOSED not in _codes(_decide(state, _login(10)))
+
+
+def test_a_group_reads_login_state_in_two_queries(database: Database) -> None:
+    events = [factories.typed(_login(n, customer_id=f"c-{n}")) for n in range(50)]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with database.write() as session:
+        sa_event.listen(session.connection(), "before_cursor_execute", count)
+        SqlBatch.for_events(session, ListCache(), events)
+        sa_event.remove(session.connection(), "before_cursor_execute", count)
+    assert len([s for s in statements if "login_" in s]) == 2
+
+
+def test_expired_counters_are_deleted_on_flush(database: Database) -> None:
+    early = factories.typed(factories.login(None, 0, ip=AWS, attempted_username="u1"))
+    late = factories.typed(factories.login(None, 60 * 24, ip=AWS, attempted_username="u2"))
+    with database.write() as session:
+        for event in (early, late):
+            batch = SqlBatch.for_events(session, ListCache(), [event])
+            verdict = Verdict(Outcome.ALLOW, 0, None, (), (), "t")
+            batch.signals_for(event)
+            batch.record(event, verdict)
+            batch.flush()
+        buckets = (
+            select(func.count())
+            .select_from(LoginCounterRow)
+            .where(LoginCounterRow.key.like("ip:%"))
+        )
+        assert session.execute(buckets).scalar_one() == 1  # the early bucket expired
+
+
+def test_only_the_first_fast_sale_of_a_sell_only_session_is_held(state: Impl) -> None:
+    _decide(state, _login(0, ip=SEOUL))  # abroad, no history: sell-only
+    first = _decide(state, factories.order(minutes=0.5, side="sell", session_id="s-1", ip=SEOUL))
+    assert ReasonCode.SESSION_ACTION_FAST in _codes(first)
+    second = _decide(state, factories.order(minutes=1, side="sell", session_id="s-1", ip=SEOUL))
+    assert ReasonCode.SESSION_ACTION_FAST not in _codes(second)

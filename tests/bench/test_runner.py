@@ -19,6 +19,7 @@ def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> 
     options = runner.BenchOptions(
         tmp_path, seconds=0.5, warmup=0.0, connections=4, replay_events=2_000, repeat=3,
         simulate_customers=300, simulate_days=2, emails=50, outbox_events=200,
+        login_customers=100, login_days=2, orders=200,
     )  # fmt: skip
     results = runner.run(options)
     written = json.loads((tmp_path / "latest.json").read_text())
@@ -31,6 +32,8 @@ def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> 
     assert written["notifications"]["smtp"]["received_by_server"] == 50
     assert written["notifications"]["outbox"]["outbox_rows"] > 0
     assert written["auth"]["password_verifications_per_second"] > 0
+    assert written["decisions"]["login"]["logins"] > 0
+    assert written["decisions"]["order"]["orders"] == 200
     for run in (written["http"]["closed_loop"], written["http"]["open_loop_500"], written["echo"]):
         assert run["requests"] > 0
         assert run["errors"] == 0

@@ -257,6 +257,20 @@ def test_a_risky_login_alone_does_not_hold_money_going_to_a_long_standing_accoun
     assert _judge(factories.withdrawal(), money=money).outcome is Outcome.ALLOW
 
 
+@pytest.mark.parametrize(("stepped_up", "held"), [(False, True), (True, False)])
+def test_a_session_stepped_up_to_a_passkey_does_not_hold_its_withdrawal(
+    stepped_up: bool, held: bool
+) -> None:
+    """The session's login scored 50; challenged for a passkey, the session that goes on is
+    the customer's own (the broker enforces challenges)."""
+    fresh = Destination("dst-1", DestinationStatus.ACCEPTED, T0 - DAYS_3 * 2, None)
+    facts = SessionFacts("c-1", T0 - timedelta(minutes=5), UNKNOWN_NETWORK, 50, False,
+                         stepped_up=stepped_up)  # fmt: skip
+    money = replace(NO_MONEY, fetched=True, destination=fresh)
+    verdict = _judge(factories.withdrawal(), money=money, login=LoginSignals(session=facts))
+    assert (ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(verdict)) is held
+
+
 def test_an_unusual_amount_is_challenged() -> None:
     money = replace(NO_MONEY, fetched=True, largest_withdrawal=100_000)
     verdict = _judge(factories.withdrawal(amount="5000000"), money=money)

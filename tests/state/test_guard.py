@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from kabuguard.db import Database
-from kabuguard.risk.codes import Outcome, ReasonCode
+from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
@@ -58,6 +58,26 @@ def test_a_bank_account_registered_by_a_second_customer_is_a_likely_mule(impl: I
     verdict = impl.decide(factories.typed(factories.payout_change("c-2", minutes=5)))
     assert ReasonCode.PAYOUT_ACCOUNT_SHARED in _codes(verdict)
     assert verdict.outcome is Outcome.HOLD
+
+
+@pytest.mark.parametrize(
+    ("outcome", "factor", "remembered"),
+    [
+        (Outcome.ALLOW, None, True),  # risky and let through: remembered for 24 h
+        (Outcome.CHALLENGE, FactorClass.ANY_MFA, True),  # a one-time code can be relayed
+        (Outcome.CHALLENGE, FactorClass.PHISHING_RESISTANT, False),  # passed a passkey
+    ],
+)
+def test_only_a_login_not_stepped_up_to_a_passkey_is_remembered_as_risky(
+    outcome: Outcome, factor: FactorClass | None, remembered: bool
+) -> None:
+    state = MemoryState(guard=GuardMemory(POLICY.guard))
+    login = factories.typed(factories.login("c-1", minutes=0))
+    state.signals_for(login)
+    state.record(login, Verdict(outcome, 50, factor, (), (), POLICY.version))
+    withdrawal = factories.typed(factories.withdrawal("c-1", minutes=60))
+    money = state.signals_for(withdrawal).money
+    assert (money.risky_login_at is not None) is remembered
 
 
 def test_product_restrictions_reach_the_rules_from_memory() -> None:

@@ -40,6 +40,14 @@ class Verdict:
     restrictions: tuple[Restriction, ...]
     policy_version: str
 
+    @property
+    def stepped_up(self) -> bool:
+        """Challenged for a passkey: whatever follows under this verdict passed one."""
+        return (
+            self.outcome is Outcome.CHALLENGE
+            and self.required_factor is FactorClass.PHISHING_RESISTANT
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:

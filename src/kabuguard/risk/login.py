@@ -105,6 +105,9 @@ class SessionFacts:
     risk_score: int
     restricted: bool  # risky enough to sell only: no buys, payout or contact changes
     first_sensitive_at: datetime | None = None
+    # The login was challenged for a passkey: the broker enforces challenges, so a session that
+    # goes on passed one, which neither a relay nor a password thief can.
+    stepped_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -309,4 +309,7 @@ class _Day:
             int(accounts.branch[customer]),
             int(accounts.account_number[customer]),
             holder,
+            # The customer approves the change with their own second factor; only a passkey
+            # satisfies the broker's transaction signing (an attacker has none to offer).
+            FACTOR_TEXT[int(population.factor[customer])],
         )

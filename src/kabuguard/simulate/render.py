@@ -162,11 +162,14 @@ def withdrawal_tail(withdrawal_id: str, amount: int, destination: str) -> str:
     )
 
 
-def payout_tail(destination: str, bank: str, branch: int, account: int, holder: str) -> str:
+def payout_tail(
+    destination: str, bank: str, branch: int, account: int, holder: str, approved_with: str = ""
+) -> str:
+    approval = f',"approved_with":"{approved_with}"' if approved_with else ""
     return (
         f',"destination_id":"{destination}","bank_code":"{bank}","branch_code":"{branch:03d}",'
         f'"account_type":"ordinary","account_number":"{account:07d}",'
-        f'"holder_name_kana":"{holder}"}}'
+        f'"holder_name_kana":"{holder}"{approval}}}'
     )
 
 

@@ -34,6 +34,7 @@ def dump_session(session: SessionFacts) -> str:
         "s": session.risk_score,
         "r": session.restricted,
         "a": session.first_sensitive_at.timestamp() if session.first_sensitive_at else None,
+        "p": session.stepped_up,
     }
     return orjson.dumps(body).decode()
 
@@ -51,4 +52,5 @@ def load_session(text: str) -> SessionFacts:
         risk_score=body["s"],
         restricted=body["r"],
         first_sensitive_at=datetime.fromtimestamp(first, UTC) if first is not None else None,
+        stepped_up=body.get("p", False),  # absent in sessions stored before it existed
     )

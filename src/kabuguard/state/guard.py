@@ -189,9 +189,9 @@ class GuardMemory:
 
     def _record_login(self, event: LoginAttempt, customer: str, verdict: Verdict) -> None:
         risky = self.policy.withdrawals.risky_login_score
-        self._record(customer).money.login(
-            event.occurred_at, event.session_id, verdict.risk_score, risky
-        )
+        # A login stepped up to a passkey is the customer's, however unusual it looked.
+        score = 0 if verdict.stepped_up else verdict.risk_score
+        self._record(customer).money.login(event.occurred_at, event.session_id, score, risky)
         self.changes.customers.add(customer)
 
     def _record_order(

@@ -210,8 +210,9 @@ class LoginMemory:
         if event.session_id is not None:
             restricted = any(h.code is ReasonCode.SESSION_LOGIN_RISKY for h in verdict.hits)
             session = SessionFacts(
-                event.customer_id, event.occurred_at, facts.network, verdict.risk_score, restricted
-            )
+                event.customer_id, event.occurred_at, facts.network, verdict.risk_score, restricted,
+                stepped_up=verdict.stepped_up,
+            )  # fmt: skip
             self._save_session(event.session_id, session)
 
     def _count_attempt(self, event: LoginAttempt, facts: LoginSignals, at: int) -> None:

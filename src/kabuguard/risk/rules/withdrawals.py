@@ -48,7 +48,7 @@ def risky_login(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit]
     session = live_session(event, signals, policy)
     money = signals.money
     window = timedelta(hours=knobs.risky_login_hours)
-    score = session.risk_score if session is not None else 0
+    score = session.risk_score if session is not None and not session.stepped_up else 0
     if money.risky_login_at is not None and event.occurred_at - money.risky_login_at <= window:
         score = max(score, money.risky_login_score)
     if score >= knobs.risky_login_score:

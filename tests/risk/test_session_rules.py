@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
 from kabuguard.risk.login import LoginSignals, SessionFacts
+from kabuguard.risk.money import NO_MONEY, Destination, DestinationStatus
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import ParsedIP, Signals
 from tests import factories
@@ -50,10 +52,23 @@ def test_a_sell_only_session_may_sell_but_not_buy() -> None:
     assert buy.outcome is Outcome.DENY  # the buy capability's enforcement
 
 
-def test_withdrawal_in_a_sell_only_session_is_held() -> None:
-    verdict = _judge(factories.withdrawal(), _session(restricted=True, minutes_ago=30))
-    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(verdict)
-    assert verdict.outcome is Outcome.HOLD
+def test_a_sell_only_session_holds_withdrawals_only_to_a_destination_registered_lately() -> None:
+    facts = _session(restricted=True, minutes_ago=30)
+    event: Event = factories.typed(factories.withdrawal() | {"session_id": "s-1"})
+    ip = ParsedIP.parse(event.ip)
+
+    def verdict(changed_days_ago: int) -> Verdict:
+        changed = T0 - timedelta(days=changed_days_ago)
+        destination = Destination("dst-1", DestinationStatus.ACCEPTED, changed, None)
+        money = replace(NO_MONEY, fetched=True, destination=destination)
+        return judge(event, Signals(ip=ip, login=facts, money=money), POLICY)
+
+    own_account = verdict(changed_days_ago=400)
+    assert own_account.outcome is Outcome.ALLOW  # the customer's own long-standing account
+    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(own_account)
+    lately = verdict(changed_days_ago=5)
+    assert lately.outcome is Outcome.HOLD
+    assert ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(lately)
 
 
 def test_a_sale_seconds_after_a_risky_login_is_held() -> None:

@@ -29,11 +29,13 @@ from kabuguard.risk.login import AsnClass, LoginSignals, SessionFacts
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import hit, login_rule, password_step
 
+# Withdrawals are not on the list: money paid out to the customer's long-standing account is not
+# the attacker's, and one going to a destination registered lately is held by the withdrawal
+# rules (`withdrawal:login:risky`), which read this session's risk.
 SELL_ONLY = (
     Capability.BUY,
     Capability.CHANGE_CONTACT,
     Capability.CHANGE_PAYOUT,
-    Capability.WITHDRAW,
 )
 _SELL_ONLY_TEXT = ", ".join(capability.value for capability in SELL_ONLY)
 

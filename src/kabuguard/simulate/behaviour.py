@@ -311,5 +311,5 @@ class _Day:
             holder,
             # The customer approves the change with their own second factor; only a passkey
             # satisfies the broker's transaction signing (an attacker has none to offer).
-            FACTOR_TEXT[int(population.factor[customer])],
+            approved_with=FACTOR_TEXT[int(population.factor[customer])],
         )

@@ -163,7 +163,7 @@ def withdrawal_tail(withdrawal_id: str, amount: int, destination: str) -> str:
 
 
 def payout_tail(
-    destination: str, bank: str, branch: int, account: int, holder: str, approved_with: str = ""
+    destination: str, bank: str, branch: int, account: int, holder: str, *, approved_with: str = ""
 ) -> str:
     approval = f',"approved_with":"{approved_with}"' if approved_with else ""
     return (

@@ -33,11 +33,13 @@ def free_port() -> int:
 
 @dataclass
 class Mailbox:
-    """What the SMTP server accepted, parsed; `answer` may refuse a recipient or a message."""
+    """What the SMTP server accepted, parsed; `answer` may refuse a recipient, `answer_content`
+    a message once its content has arrived."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
     answer: Callable[[str], str] = lambda _recipient: "250 OK"
+    answer_content: Callable[[EmailMessage], str] = lambda _message: "250 OK"
     on_message: Callable[[int], None] = lambda _count: None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,6 +58,9 @@ class Mailbox:
         assert isinstance(envelope.content, bytes)
         parsed = email.message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
+        reply = self.answer_content(parsed)
+        if not reply.startswith("250"):
+            return reply
         with self.lock:
             self.messages.append(parsed)
             self.recipients += list(envelope.rcpt_tos)

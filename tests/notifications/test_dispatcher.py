@@ -116,6 +116,28 @@ def test_a_refused_recipient_or_an_invalid_address_is_dead_lettered_at_once(
     assert smtp.mailbox.recipients == ["ok@example.jp"]  # the previous address was told
 
 
+def test_a_message_refused_after_its_content_is_dead_lettered_and_the_connection_serves_on(
+    service: DecisionService,
+    dispatcher: Dispatcher,
+    database: Database,
+    notify_settings: Settings,
+    smtp: SmtpServer,
+) -> None:
+    for customer in ("c-1", "c-2"):
+        register(database, notify_settings, customer, email=f"{customer}@example.jp")
+    smtp.mailbox.answer_content = lambda mail: (
+        "554 5.6.0 content rejected" if "c-1@" in str(mail["To"]) else "250 OK"
+    )
+    decide(service, f.order("c-1"), f.order("c-2"))
+    assert dispatcher.drain() == Report(delivered=3, dead=1)
+    [refused] = [r for r in rows(database) if r.channel == "email" and r.status == "dead"]
+    assert (refused.customer_id, refused.last_error) == (
+        "c-1",
+        "message refused: 554 5.6.0 content rejected",
+    )
+    assert smtp.mailbox.recipients == ["c-2@example.jp"]
+
+
 def test_an_expired_lease_is_claimed_again_and_the_late_dispatcher_cannot_overwrite_it(
     service: DecisionService, database: Database, clock: FrozenClock
 ) -> None:

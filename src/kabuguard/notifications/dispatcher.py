@@ -1,8 +1,10 @@
-"""Delivery after commit: claim due outbox rows, render, send, record — one message at a time.
+"""Delivery after commit: claim due outbox rows, then render, send and record them in order.
 
-Each message's outcome is committed before the next is sent, so a dispatcher killed at any
-point leaves at most one message sent but not recorded; it is sent again, byte for byte the
-same, once its lease has passed (at-least-once transport, see docs/notifications.md).
+Each message's outcome is committed before the next message is handed over to its receiver,
+so a dispatcher killed at any point leaves at most one message sent but not recorded; it is
+sent again, byte for byte the same, once its lease has passed (at-least-once transport, see
+docs/notifications.md). Recording and rendering happen while the SMTP server works on the
+next message's commands (pipeline.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from kabuguard.notifications.contacts import contact_context
 from kabuguard.notifications.crypto import FieldCipher, UndecryptableValue
@@ -20,14 +23,19 @@ from kabuguard.notifications.interfaces import (
     Channel,
     OutboundMessage,
     PermanentFailure,
+    StagedChannel,
     TransientFailure,
+    Turn,
 )
 from kabuguard.notifications.kinds import ChannelKind
 from kabuguard.notifications.outbox import Claimed, Outbox
+from kabuguard.notifications.pipeline import Interrupted, Pipeline
 from kabuguard.notifications.planner import freeze_context, freeze_token
 from kabuguard.notifications.rendering import Renderer
 
 log = logging.getLogger(__name__)
+
+Prepared = OutboundMessage | Exception  # a message, or why it could not be made
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,7 @@ class Dispatcher:
     ) -> None:
         self._outbox = outbox
         self._channels = channels
+        self._staged = {k: c for k, c in channels.items() if isinstance(c, StagedChannel)}
         self._renderer = renderer
         self._cipher = cipher
         self._clock = clock
@@ -83,13 +92,15 @@ class Dispatcher:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
 
     def run_once(self) -> Report:
-        """Claim one batch of due messages and handle each of them."""
-        report = Report()
-        for item in self._outbox.claim(self._batch_size, self._lease):
+        """Claim one batch of due messages and handle each of them, in order."""
+        claimed = self._outbox.claim(self._batch_size, self._lease)
+        batch: Pipeline[Claimed, Prepared, Report] = Pipeline(claimed, self._prepare)
+        for index, item in enumerate(claimed):
             if self._clock() >= item.lease:
                 break  # the lease ran out: another dispatcher may own the rest now
-            report += self._handle(item)
-        return report
+            batch.finish(self._handle(item, batch.start(index), batch))
+        batch.settle()
+        return sum(batch.results, Report())
 
     def drain(self) -> Report:
         """Handle everything due now, batch after batch, then return (`dispatch --once`)."""
@@ -115,21 +126,31 @@ class Dispatcher:
         for channel in self._channels.values():
             channel.close()
 
-    def _handle(self, item: Claimed) -> Report:
+    def _handle(self, item: Claimed, prepared: Prepared, turn: Turn) -> Callable[[], Report]:
+        """Send one message; return how to record its outcome (the pipeline does it later, but
+        before the next message is handed over)."""
         if item.attempts > self._policy.max_attempts:  # claimed before, then the process died
-            return self._dead(item, f"gave up after {item.attempts - 1} attempts")
+            return partial(self._dead, item, f"gave up after {item.attempts - 1} attempts")
         try:
-            message = self._message(item)
-            self._channel(item.channel).send(message)
+            if isinstance(prepared, Exception):
+                raise prepared
+            self._send(item.channel, prepared, turn)
+        except Interrupted:
+            raise  # our own recording failed, not this message
         except PermanentFailure as failure:
-            return self._dead(item, failure.reason)
+            return partial(self._dead, item, failure.reason)
         except TransientFailure as failure:
-            return self._later(item, failure.reason, failure.retry_after)
+            return partial(self._later, item, failure.reason, failure.retry_after)
         except Exception as error:  # a bug must cost one message a retry, not the dispatcher
             log.exception("delivering outbox message %d failed", item.id)
-            return self._later(item, f"unexpected error: {type(error).__name__}", None)
-        self._outbox.delivered(item)
-        return Report(delivered=1)
+            return partial(self._later, item, f"unexpected error: {type(error).__name__}", None)
+        return partial(self._delivered, item)
+
+    def _prepare(self, item: Claimed) -> Prepared:
+        try:
+            return self._message(item)
+        except Exception as error:  # handled (and logged if unexpected) in its turn: _handle
+            return error
 
     def _message(self, item: Claimed) -> OutboundMessage:
         try:
@@ -165,11 +186,20 @@ class Dispatcher:
             occurred_at=datetime.fromisoformat(item.context["occurred_at"]),
         )
 
-    def _channel(self, kind: ChannelKind) -> Channel:
+    def _send(self, kind: ChannelKind, message: OutboundMessage, turn: Turn) -> None:
+        staged = self._staged.get(kind)
+        if staged is not None:
+            staged.send_staged(message, turn)
+            return
         channel = self._channels.get(kind)
         if channel is None:
             raise PermanentFailure(f"the {kind.value} channel is not configured")
-        return channel
+        turn.handover()  # nothing to do before the receiver can have it
+        channel.send(message)
+
+    def _delivered(self, item: Claimed) -> Report:
+        self._outbox.delivered(item)
+        return Report(delivered=1)
 
     def _later(self, item: Claimed, reason: str, retry_after: float | None) -> Report:
         if item.attempts >= self._policy.max_attempts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kabuguard.notifications.kinds import OPTIONAL_KINDS, ChannelKind, Locale, NoticeKind
 
@@ -32,6 +32,28 @@ class Channel(Protocol):
 
     def close(self) -> None:
         """Release connections; the channel may be used again afterwards."""
+
+
+class Turn(Protocol):
+    """What a staged channel tells the dispatcher while it sends one message."""
+
+    def meanwhile(self) -> None:
+        """The channel has written to the receiver and now waits for its answer: the
+        dispatcher may do a piece of its own work (record an outcome, render a message)."""
+
+    def handover(self) -> None:
+        """From the next write on the receiver may accept the message: the dispatcher first
+        records the previous message's outcome (it raises if it cannot; then do not write)."""
+
+
+@runtime_checkable
+class StagedChannel(Channel, Protocol):
+    """A channel that talks to its receiver in steps (SMTP: MAIL, RCPT, DATA, content), so the
+    dispatcher's own work fits into the waits. A plain Channel is handed over before `send`."""
+
+    def send_staged(self, message: OutboundMessage, turn: Turn) -> None:
+        """`send`, calling `turn.meanwhile()` after each write and `turn.handover()` right
+        before the one after which the receiver can accept the message."""
 
 
 class DeliveryFailure(Exception):

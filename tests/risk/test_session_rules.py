@@ -53,11 +53,11 @@ def test_a_sell_only_session_may_sell_but_not_buy() -> None:
 
 
 def test_a_sell_only_session_holds_withdrawals_only_to_a_destination_registered_lately() -> None:
-    facts = _session(restricted=True, minutes_ago=30)
     event: Event = factories.typed(factories.withdrawal() | {"session_id": "s-1"})
     ip = ParsedIP.parse(event.ip)
 
-    def verdict(changed_days_ago: int) -> Verdict:
+    def verdict(changed_days_ago: int, minutes_after_login: float = 30) -> Verdict:
+        facts = _session(restricted=True, minutes_ago=minutes_after_login)
         changed = T0 - timedelta(days=changed_days_ago)
         destination = Destination("dst-1", DestinationStatus.ACCEPTED, changed, None)
         money = replace(NO_MONEY, fetched=True, destination=destination)
@@ -66,6 +66,7 @@ def test_a_sell_only_session_holds_withdrawals_only_to_a_destination_registered_
     own_account = verdict(changed_days_ago=400)
     assert own_account.outcome is Outcome.ALLOW  # the customer's own long-standing account
     assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(own_account)
+    assert verdict(changed_days_ago=400, minutes_after_login=0.5).outcome is Outcome.ALLOW
     lately = verdict(changed_days_ago=5)
     assert lately.outcome is Outcome.HOLD
     assert ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(lately)

@@ -23,7 +23,6 @@ from kabuguard.risk.events import (
     Order,
     PayoutChange,
     Side,
-    Withdrawal,
 )
 from kabuguard.risk.login import AsnClass, LoginSignals, SessionFacts
 from kabuguard.risk.policy import Policy
@@ -70,10 +69,12 @@ def session_actions(event: Event, facts: LoginSignals, policy: Policy) -> Iterat
 
 
 def is_sensitive(event: Event) -> bool:
-    """Liquidation, withdrawal and payout change: what hijacks do first."""
+    """Liquidation and payout change: what hijacks do first. A withdrawal is not: to the
+    customer's long-standing account it moves nothing the attacker can reach, and to a
+    destination registered lately the withdrawal rules hold it after any risky login."""
     if isinstance(event, Order):
         return event.side is Side.SELL
-    return isinstance(event, Withdrawal | PayoutChange)
+    return isinstance(event, PayoutChange)
 
 
 def _live_session(event: Event, facts: LoginSignals, policy: Policy) -> SessionFacts | None:

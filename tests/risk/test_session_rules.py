@@ -72,6 +72,15 @@ def test_a_sell_only_session_holds_withdrawals_only_to_a_destination_registered_
     assert ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(lately)
 
 
+def test_a_payout_change_signed_with_a_passkey_is_not_held_in_a_sell_only_session() -> None:
+    facts = _session(restricted=True, minutes_ago=0.5)
+    unsigned = _judge(factories.payout_change(approved_with="sms_otp"), facts)
+    assert {ReasonCode.SESSION_LOGIN_RISKY, ReasonCode.SESSION_ACTION_FAST} <= _codes(unsigned)
+    assert unsigned.outcome is Outcome.HOLD
+    signed = _judge(factories.payout_change(approved_with="passkey"), facts)
+    assert not _codes(signed) & {ReasonCode.SESSION_LOGIN_RISKY, ReasonCode.SESSION_ACTION_FAST}
+
+
 def test_a_sale_seconds_after_a_risky_login_is_held() -> None:
     verdict = _judge(factories.order(side="sell"), _session(restricted=True, minutes_ago=0.5))
     assert ReasonCode.SESSION_ACTION_FAST in _codes(verdict)

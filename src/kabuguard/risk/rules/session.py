@@ -19,6 +19,7 @@ from kabuguard.risk.decisions import Hit
 from kabuguard.risk.events import (
     CredentialChange,
     Event,
+    Factor,
     LoginAttempt,
     Order,
     PayoutChange,
@@ -56,7 +57,7 @@ def session_actions(event: Event, facts: LoginSignals, policy: Policy) -> Iterat
     network = facts.network
     if _changed_network(session, facts):
         yield hit(ReasonCode.SESSION_NETWORK_CHANGED, policy, asn=network.asn)
-    if not session.restricted:
+    if not session.restricted or _approved_with_passkey(event):
         return
     capability = capability_of(event)
     if capability in SELL_ONLY or isinstance(event, CredentialChange):
@@ -75,6 +76,12 @@ def is_sensitive(event: Event) -> bool:
     if isinstance(event, Order):
         return event.side is Side.SELL
     return isinstance(event, PayoutChange)
+
+
+def _approved_with_passkey(event: Event) -> bool:
+    """A change the customer signed with a passkey: the step-up a risky session lacked, and one
+    a relay or a password thief cannot give."""
+    return isinstance(event, PayoutChange) and event.approved_with is Factor.PASSKEY
 
 
 def _live_session(event: Event, facts: LoginSignals, policy: Policy) -> SessionFacts | None:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from kabuguard.risk.actions import action_of
 from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Decision, Hit, Restriction, Verdict
-from kabuguard.risk.events import Event
+from kabuguard.risk.events import (
+    ContactChange,
+    Event,
+    LoginAttempt,
+    Order,
+    PayoutChange,
+    Price,
+    Withdrawal,
+)
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import Rule
 from kabuguard.risk.rules.access import (
@@ -14,7 +24,10 @@ from kabuguard.risk.rules.access import (
     restricted_capability,
     unparseable_ip,
 )
+from kabuguard.risk.rules.contacts import dormant
+from kabuguard.risk.rules.coordination import coordinated, pivoted
 from kabuguard.risk.rules.credentials import exposed
+from kabuguard.risk.rules.destinations import approval, holder, mule
 from kabuguard.risk.rules.guard import GUARD_RULES
 from kabuguard.risk.rules.login_device import automation, device, unknown_software
 from kabuguard.risk.rules.login_history import history
@@ -24,11 +37,20 @@ from kabuguard.risk.rules.login_network import (
     impossible_travel,
     unknown_network,
 )
+from kabuguard.risk.rules.orders import malformed, price_band, running_up, size, thin_name
 from kabuguard.risk.rules.payout import cooling_off
+from kabuguard.risk.rules.profile import (
+    first_trade,
+    liquidate_then_buy,
+    product_restriction,
+    session_risk,
+    unusual,
+)
 from kabuguard.risk.rules.relay import concurrent_login, factor_network
 from kabuguard.risk.rules.session import mark_risky, session_actions
 from kabuguard.risk.rules.stuffing import lock, stuffing
 from kabuguard.risk.rules.trading import halted_symbol
+from kabuguard.risk.rules.withdrawals import destination, risky_login, unusual_amount
 from kabuguard.risk.signals import Signals
 
 RULES: tuple[Rule, ...] = (
@@ -53,6 +75,32 @@ RULES: tuple[Rule, ...] = (
     *GUARD_RULES,
 )
 
+# Rules that can fire on some event types only (each checks its type first; a test holds them
+# to it). Judging an event runs just the rules for its type: most events are orders and
+# prices, and they skip the login rules' calls. Every other rule runs on every event.
+_LOGIN_RULES = (
+    exposed, stuffing, automation, unknown_software, device, unknown_network,
+    anonymising_network, foreign_network, impossible_travel, history, concurrent_login,
+    factor_network,
+)  # fmt: skip
+_ORDER_RULES = (
+    halted_symbol, product_restriction, price_band, running_up, size, thin_name, first_trade,
+    unusual, liquidate_then_buy, session_risk, coordinated, pivoted,
+)  # fmt: skip
+ONLY_FOR: dict[Rule, tuple[type, ...]] = {
+    **dict.fromkeys(_LOGIN_RULES, (LoginAttempt,)),
+    **dict.fromkeys(_ORDER_RULES, (Order,)),
+    malformed: (Order, Price),
+    **dict.fromkeys((approval, holder, mule), (PayoutChange,)),
+    **dict.fromkeys((destination, risky_login, unusual_amount), (Withdrawal,)),
+    dormant: (ContactChange,),
+}
+EVENT_TYPES: tuple[type, ...] = get_args(get_args(Event)[0])
+RULES_FOR: dict[type, tuple[Rule, ...]] = {
+    kind: tuple(rule for rule in RULES if kind in ONLY_FOR.get(rule, (kind,)))
+    for kind in EVENT_TYPES
+}
+
 # Reasons a one-time code cannot answer: a relay passes codes on, a leaked password is known.
 PASSKEY_ONLY = frozenset(
     {
@@ -69,7 +117,8 @@ MAX_SCORE = 100
 
 def judge(event: Event, signals: Signals, policy: Policy) -> Verdict:
     """One policy's verdict on one event."""
-    hits: list[Hit] = [found for rule in RULES for found in rule(event, signals, policy)]
+    rules = RULES_FOR[type(event)]
+    hits: list[Hit] = [found for rule in rules for found in rule(event, signals, policy)]
     score = min(MAX_SCORE, sum(found.score for found in hits))
     action = action_of(event)
     # Scores escalate customer actions only: a logout or a price report has nothing to

@@ -103,3 +103,27 @@ def test_serve_migrates_the_embedded_database_and_ends_by_saying_where_to_look(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_installed_command_carries_the_guard_and_credential_commands(
+    tmp_path: Path, database_url: str
+) -> None:
+    sheet = tmp_path / "instruments.csv"
+    sheet.write_text(
+        "symbol,market,name,currency,lot_size,listed_shares,average_daily_volume,limit_up,"
+        "limit_down\n7203,TSE,Toyota,JPY,100,16000000000,20000000,3200,2200\n"
+    )
+    imported = run_cli("reference", "instruments", str(sheet), database_url=database_url)
+    assert imported.returncode == 0, imported.stderr
+    added = run_cli("restrictions", "add", "c-1", "--market", "nasdaq", "--reason", "asked",
+                    database_url=database_url)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "NASDAQ" in run_cli("restrictions", "list", "c-1", database_url=database_url).stdout
+    leak = tmp_path / "leak.csv"
+    leak.write_text("customer_id\nc-1\n")
+    listed = run_cli("credentials", "import", str(leak), "--source", "paste site",
+                     database_url=database_url)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "1 customers listed as exposed" in listed.stdout
+    for group in ("cases", "holds"):
+        assert run_cli(group, "list", database_url=database_url).returncode == 0

@@ -345,3 +345,9 @@ def test_offset_timestamps_keep_the_instant() -> None:
     jst = factories.typed(factories.login(occurred_at="2026-11-20T09:00:00+09:00"))
     assert utc.occurred_at == jst.occurred_at
     assert jst.occurred_at.astimezone(JST).hour == 9
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+09:00", "9999-12-31T12:00:00-12:00"])
+def test_a_time_outside_1970_to_2199_is_refused_by_name(when: str) -> None:
+    with pytest.raises(ValidationError, match="occurred_at"):
+        factories.typed(factories.login() | {"occurred_at": when})

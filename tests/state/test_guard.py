@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from kabuguard.db import Database
+from kabuguard.decisions.services import DecisionService, Policies, Submitted
 from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
@@ -54,10 +56,17 @@ def test_a_withdrawal_to_a_new_destination_is_held_during_its_cooling_off(impl: 
 
 
 def test_a_bank_account_registered_by_a_second_customer_is_a_likely_mule(impl: Impl) -> None:  # noqa: F811
-    impl.decide(factories.typed(factories.payout_change("c-1")))
+    impl.decide(factories.typed(factories.payout_change("c-1", approved_with="passkey")))
     verdict = impl.decide(factories.typed(factories.payout_change("c-2", minutes=5)))
     assert ReasonCode.PAYOUT_ACCOUNT_SHARED in _codes(verdict)
     assert verdict.outcome is Outcome.HOLD
+
+
+def test_naming_someone_elses_account_unsigned_does_not_make_it_a_mule(impl: Impl) -> None:  # noqa: F811
+    impl.decide(factories.typed(factories.payout_change("stranger")))  # challenged, not signed
+    owner = factories.payout_change("c-1", minutes=60 * 72, approved_with="passkey")
+    verdict = impl.decide(factories.typed(owner))
+    assert ReasonCode.PAYOUT_ACCOUNT_SHARED not in _codes(verdict)
 
 
 @pytest.mark.parametrize(
@@ -93,18 +102,25 @@ def _coordination_policy() -> Policy:
     return replace(POLICY, guard=replace(POLICY.guard, coordination=knobs))
 
 
-def _buyers(state: MemoryState, policy: Policy, seen: list[Event] | None = None) -> list[Verdict]:
+def _buyers(
+    state: MemoryState,
+    policy: Policy,
+    seen: list[Event] | None = None,
+    shared_ip: str = "60.95.1.50",
+) -> list[Verdict]:
     verdicts: list[Verdict] = []
     seen = [] if seen is None else seen
     _reference_memory(state, policy, seen)
-    # c-9 logs in from the same IP as the second buyer: the pivot must find it.
-    login = factories.typed(factories.login("c-9", minutes=-30, ip="192.0.2.50", session_id="s9"))
+    # c-9 logs in from the same IP as the second buyer (each has a device of their own): the
+    # pivot must find it through the IP.
+    login = factories.typed(factories.login("c-9", minutes=-30, ip=shared_ip, session_id="s9",
+                                            device_id="dev-9"))  # fmt: skip
     state.record(login, judge(login, state.signals_for(login), policy))
     seen.append(login)
-    for number, ip in ((1, "192.0.2.10"), (2, "192.0.2.50"), (3, "192.0.2.77")):
+    for number, ip in ((1, "60.95.1.10"), (2, shared_ip), (3, "60.95.1.77")):
         order = factories.typed(
             factories.order(f"c-{number}", minutes=number, ip=ip, limit_price="2505",
-                            session_id=f"s{number}")
+                            session_id=f"s{number}", device_id=f"dev-{number}")
         )  # fmt: skip
         verdict = judge(order, state.signals_for(order), policy)
         state.record(order, verdict)
@@ -133,6 +149,14 @@ def test_coordination_opens_one_case_with_the_buyers_and_the_pivot() -> None:
     assert ReasonCode.ORDER_COORDINATION_PIVOT in _codes(
         judge(pivoted, state.signals_for(pivoted), policy)
     )
+
+
+def test_a_private_address_shared_behind_a_nat_is_not_pivoted_on() -> None:
+    policy = _coordination_policy()
+    state = MemoryState(guard=GuardMemory(policy.guard))
+    _buyers(state, policy, shared_ip="10.0.0.1")
+    (case,) = state.guard.cases.values()
+    assert "c-9" not in case.accounts
 
 
 def test_an_applying_policy_halts_buys_of_the_symbol() -> None:
@@ -168,3 +192,33 @@ def test_the_sql_store_keeps_cases_holds_and_windows(database: Database) -> None
         assert set(loaded.symbols["TSE:7203"].buyers) == {"c-1", "c-2", "c-3"}
         assert loaded.customers["c-1"].profile is not None  # its buy went ahead: learned
         assert "TSE:7203" in loaded.reference
+
+
+def test_an_order_worth_more_than_64_bits_of_yen_is_decided_and_stored(database: Database) -> None:
+    service = DecisionService(database, Policies(POLICY), clock=lambda: factories.BASE_TIME,
+                              max_future_skew=timedelta(days=3650))  # fmt: skip
+    documents = [
+        factories.instrument(),
+        factories.order(side="sell", quantity=10**10, limit_price="10000000000", minutes=1),
+        factories.order(minutes=2),
+    ]
+    results = service.decide_many([(factories.typed(d), "test") for d in documents])
+    assert all(isinstance(result, Submitted) for result in results)
+
+
+def test_a_sell_only_login_is_not_learned_so_logging_in_again_does_not_lift_it() -> None:
+    state = MemoryState(guard=GuardMemory(POLICY.guard))
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36"
+
+    def login(minutes: float, ip: str, device: str, session: str) -> Verdict:
+        event = factories.typed(factories.login("c-9", minutes=minutes, ip=ip, device_id=device,
+                                                session_id=session, user_agent=agent))  # fmt: skip
+        verdict = judge(event, state.signals_for(event), POLICY)
+        state.record(event, verdict)
+        return verdict
+
+    for day in range(30, 0, -1):
+        login(-1440 * day, "126.0.0.1", "home", f"h{day}")
+    for minutes, session in ((0, "a1"), (5, "a2")):
+        stranger = login(minutes, "60.64.0.77", "evil", session)
+        assert ReasonCode.SESSION_LOGIN_RISKY in _codes(stranger), minutes

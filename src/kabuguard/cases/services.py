@@ -127,7 +127,10 @@ class CaseService:
         return self._decide(event_id, HoldStatus.REJECTED, note, actor=self._actor)
 
     def _decide(self, event_id: str, status: HoldStatus, note: str, *, actor: str) -> HoldView:
-        row = self._session.get(HoldRow, event_id)
+        # The audit head lock serialises staff and timer decisions (and decision batches that
+        # write guard records): two of them must not both find the hold pending.
+        audit.lock_head(self._session)
+        row = self._session.get(HoldRow, event_id, populate_existing=True)
         if row is None:
             raise NotListed("hold", event_id)
         if row.status != HoldStatus.PENDING.value:

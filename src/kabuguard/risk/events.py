@@ -8,6 +8,7 @@ that a typo is an error rather than a silently ignored signal.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -20,6 +21,7 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    field_validator,
     model_validator,
 )
 
@@ -135,13 +137,19 @@ Quantity = Annotated[int, Field(gt=0, le=10**12)]
 QuotedPrice = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False)]
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 class EventBase(BaseModel):
     """Fields every event carries. `event_id` is the idempotency key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     event_id: Identifier = Field(description="Unique id chosen by the caller; idempotency key.")
-    occurred_at: AwareDatetime = Field(description="When it happened, with a time zone.")
+    occurred_at: AwareDatetime = Field(
+        description="When it happened, with a time zone (years 1970 to 2199)."
+    )
     customer_id: Identifier | None = Field(default=None, description="The broker's customer id.")
     session_id: Identifier | None = None
     channel: Channel | None = None
@@ -151,6 +159,14 @@ class EventBase(BaseModel):
     )
     user_agent: Text | None = None
     device_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _within_reason(cls, value: datetime) -> datetime:
+        # Storage converts to UTC and the rules add days to it: year 1 or 9999 would overflow.
+        if not _EARLIEST <= value < _LATEST:
+            raise ValueError("must be between 1970 and 2199")
+        return value
 
 
 class CustomerEvent(EventBase):

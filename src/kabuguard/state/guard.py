@@ -28,10 +28,10 @@ from kabuguard.risk.events import (
     Withdrawal,
 )
 from kabuguard.risk.guard_policy import GuardPolicy, HaltMode
-from kabuguard.risk.login import LoginSignals
+from kabuguard.risk.login import AsnClass, LoginSignals
 from kabuguard.risk.money import MoneySignals
 from kabuguard.risk.policy import Policy
-from kabuguard.risk.signals import SymbolHalt
+from kabuguard.risk.signals import ParsedIP, SymbolHalt
 from kabuguard.risk.trading import InstrumentFacts, TradingProfile, TradingSignals, buyer_weight
 from kabuguard.state.cases import Case, CaseRole, Hold, hold_for
 from kabuguard.state.coordination import PivotIndex, SymbolWindow
@@ -229,11 +229,16 @@ class GuardMemory:
         ]
         record = self._record(customer)
         record.money.register(change, verdict.outcome, max(cooling, default=None))
+        self.changes.customers.add(customer)
+        # Only a change in the customer's own name, or one signed and allowed, registers them
+        # as a holder: anybody naming someone else's account must not make it a "mule".
+        own = holder_matches(self.names.get(customer), change) is True
+        if not own and verdict.outcome is not Outcome.ALLOW:
+            return
         holders = self.accounts.setdefault(account_key(change), set())
         if customer not in holders and len(holders) < HOLDER_CAP:
             holders.add(customer)
             self.changes.accounts.add(account_key(change))
-        self.changes.customers.add(customer)
 
     # Coordination: the case, the halt and the pivot
 
@@ -318,10 +323,14 @@ class GuardMemory:
 def pivot_keys(event: Event, login: LoginSignals | None) -> list[str]:
     """What ties accounts to one actor (DET-3): the IP, the device, and the /24 of a hosting
     or VPN network (a home or mobile /24 is shared by too many strangers)."""
-    keys = [f"ip:{event.ip}"] if event.ip else []
+    address = ParsedIP.parse(event.ip).address
+    network = login.network if login is not None else None
+    # Private, shared (CGNAT) and reserved addresses, and mobile carriers' exits, are shared
+    # by strangers: pivoting on them would hold the buys of people who merely shared a NAT.
+    shared = network is not None and network.asn_class is AsnClass.MOBILE
+    keys = [f"ip:{address}"] if address is not None and address.is_global and not shared else []
     if event.device_id:
         keys.append(f"dev:{event.device_id[:200]}")
-    network = login.network if login is not None else None
     if network is not None and network.anonymising and network.prefix:
         keys.append(f"net:{network.prefix}")
     return keys

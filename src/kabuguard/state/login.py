@@ -203,12 +203,15 @@ class LoginMemory:
             if event.factor is Factor.PASSKEY:
                 self._enrol_passkey(event.customer_id, at)
             return
-        if verdict.outcome is Outcome.ALLOW:
+        restricted = any(h.code is ReasonCode.SESSION_LOGIN_RISKY for h in verdict.hits)
+        # Only a clean login is learned: a sell-only one learned would make the same
+        # stranger's next login look familiar and lift the restriction (a passkey step in
+        # the session is learned as a login of its own).
+        if verdict.outcome is Outcome.ALLOW and not restricted:
             self._learn(event.customer_id, facts, at)
         if event.step is LoginStep.PASSKEY:
             self._enrol_passkey(event.customer_id, at)
         if event.session_id is not None:
-            restricted = any(h.code is ReasonCode.SESSION_LOGIN_RISKY for h in verdict.hits)
             session = SessionFacts(
                 event.customer_id, event.occurred_at, facts.network, verdict.risk_score, restricted,
                 stepped_up=verdict.stepped_up,

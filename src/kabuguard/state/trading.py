@@ -79,11 +79,16 @@ def learn_order(
     )
 
 
+# Stored yen values saturate at the largest 64-bit integer: the schema allows quantity x price
+# beyond it, and state is serialised as JSON numbers.
+MAX_YEN = 2**63 - 1
+
+
 def order_value(order: Order, instrument: InstrumentFacts | None) -> int:
     if instrument is None:
         return 0
     price = order.limit_price or instrument.last or Decimal(0)
-    return int(instrument.yen(price) * order.quantity)
+    return min(MAX_YEN, int(instrument.yen(price) * order.quantity))
 
 
 def recent_sells(sells: list[Sell], at: int) -> list[Sell]:

@@ -17,6 +17,10 @@ from kabuguard.enrich.kana import normalise_name, same_holder
         ("カブシキガイシャ ヤマダ", "ｶ)ﾔﾏﾀﾞ"),  # legal entity, Zengin abbreviation in front
         ("ヤマダ カブシキガイシャ", "ﾔﾏﾀﾞ(ｶ"),  # ... and behind
         ("ユウゲンガイシャ　スズキ", "ﾕ)ｽｽﾞｷ"),  # full-width space, 有限会社
+        ("ｶ)ﾔﾏﾀﾞ", " ｶ)ﾔﾏﾀﾞ"),  # a leading space before the abbreviation
+        ("ヤマダタロウ", "ヤマダ\u200bタロウ"),  # a zero-width space pasted in
+        ("YAMADA SHOJI", "yamada shoji"),  # Latin letters in either case
+        ("カブシキカイシャ ヤマダ", "ｶ)ﾔﾏﾀﾞ"),  # the unvoiced reading of 株式会社
     ],
 )
 def test_the_same_holder_in_other_spellings_matches(registered: str, holder: str) -> None:

@@ -19,6 +19,7 @@ import jaconv
 # customers write; both sides are reduced to the abbreviation. Data, not a conversion table.
 _ENTITIES = {
     "カブシキガイシャ": "カ",
+    "カブシキカイシャ": "カ",  # the unvoiced reading, also written
     "ユウゲンガイシャ": "ユ",
     "ゴウメイガイシャ": "メ",
     "ゴウシガイシャ": "シ",
@@ -31,6 +32,7 @@ _ENTITIES = {
 _WORDS = {jaconv.enlarge_smallkana(word): short for word, short in _ENTITIES.items()}
 _DASHES = re.compile(r"[-‐‑‒–—―−－ｰ~〜～]")
 _SEPARATORS = re.compile(r"[\s　・.,．，、（）()「」]")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")  # zero-width spaces and marks
 _SHORT = "カ|ユ|メ|シ|ド|シヤ|ザイ|イ|ガク"
 # ｶ) before the name, or (ｶ / (ｶ) after it.
 _ABBREVIATED = re.compile(rf"^[（(]?({_SHORT})[)）]|[（(]({_SHORT})[)）]?$")
@@ -39,6 +41,7 @@ _ABBREVIATED = re.compile(rf"^[（(]?({_SHORT})[)）]|[（(]({_SHORT})[)）]?$")
 def normalise_name(name: str) -> str:
     """One canonical katakana form of a person's or company's name."""
     text = jaconv.normalize(name, "NFKC")  # half-width kana to full width, full-width ASCII down
+    text = _INVISIBLE.sub("", text).strip().upper()  # before the anchored abbreviations
     text = jaconv.hira2kata(text)
     text = jaconv.enlarge_smallkana(text)
     text = _DASHES.sub("ー", text)

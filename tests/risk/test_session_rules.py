@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
+from kabuguard.risk.codes import Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
-from kabuguard.risk.login import LoginSignals, SessionFacts, SoftwareFacts
+from kabuguard.risk.login import LoginSignals, SessionFacts
 from kabuguard.risk.money import NO_MONEY, Destination, DestinationStatus
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import ParsedIP, Signals
@@ -41,18 +41,6 @@ def test_a_risky_but_allowed_login_marks_its_session_sell_only() -> None:
     assert verdict.outcome is Outcome.ALLOW
     assert ReasonCode.SESSION_LOGIN_RISKY in _codes(verdict)
     assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(_login(_facts(profile=_profile())))
-
-
-def test_a_login_at_the_logins_own_challenge_score_asks_for_a_passkey_instead() -> None:
-    """A VPN (20) on a new device (10) reaches `challenge_score` (30), below the global 40."""
-    phone = SoftwareFacts("Mozilla/5.0 iPhone", "Mobile Safari 17", "iOS 17", "mobile", False)
-    facts = _facts(VPN, software=phone, profile=_profile(), device="d-new")
-    verdict = _login(facts, device_id="d-new")
-    assert verdict.risk_score == POLICY.login.challenge_score < POLICY.thresholds.challenge
-    assert verdict.outcome is Outcome.CHALLENGE
-    assert verdict.required_factor is FactorClass.PHISHING_RESISTANT
-    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(verdict)  # stepped up, not sell-only
-    assert verdict.stepped_up
 
 
 def test_a_sell_only_session_may_sell_but_not_buy() -> None:

@@ -17,7 +17,7 @@ from kabuguard.risk.events import (
     Withdrawal,
 )
 from kabuguard.risk.policy import Policy
-from kabuguard.risk.rules import Rule, password_step
+from kabuguard.risk.rules import Rule
 from kabuguard.risk.rules.access import (
     blocked_network,
     customer_locked,
@@ -124,8 +124,6 @@ def judge(event: Event, signals: Signals, policy: Policy) -> Verdict:
     # Scores escalate customer actions only: a logout or a price report has nothing to
     # challenge or hold, though a rule may still demand an outcome for it.
     by_score = policy.thresholds.outcome_for(score) if action is not None else Outcome.ALLOW
-    if by_score is Outcome.ALLOW and password_step(event) and score >= policy.login.challenge_score:
-        by_score = Outcome.CHALLENGE  # logins have their own, lower bar
     outcome = Outcome.highest([by_score, *(found.outcome for found in hits)])
     hits += mark_risky(event, outcome, score, policy)
     required_factor = (

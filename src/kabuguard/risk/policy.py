@@ -64,7 +64,6 @@ class LoginPolicy:
     sensitive_action_seconds: int = 180
     session_hours: int = 12
     session_risky_score: int = 20
-    challenge_score: int = 30
     stuffing_window_minutes: int = 60
     stuffing_failures: int = 10
     stuffing_usernames: int = 10
@@ -205,8 +204,6 @@ def _login(table: Any, source: str) -> LoginPolicy:
     login = replace(LoginPolicy(), **values)
     if login.very_unfamiliar_at < login.unfamiliar_at:
         raise PolicyError(source, "login.very_unfamiliar_at must be >= login.unfamiliar_at")
-    if login.challenge_score < login.session_risky_score:
-        raise PolicyError(source, "login.challenge_score must be >= login.session_risky_score")
     return login
 
 

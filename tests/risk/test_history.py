@@ -5,12 +5,15 @@ from __future__ import annotations
 from kabuguard.risk.history import (
     CAPS,
     EMPTY_LEVELS,
+    PENDING_CAP,
     Level,
     PopulationFacts,
     Profile,
+    defer,
     forget,
     learn,
     log10_risk,
+    ripen,
 )
 
 DAY = 86_400
@@ -91,3 +94,29 @@ def test_a_known_device_alone_cannot_cancel_a_foreign_network() -> None:
         HOME[i] if i == Level.DEVICE_ID else value for i, value in enumerate(ABROAD)
     )
     assert log10_risk(profile, _population(ABROAD), stolen_cookie) > 0
+
+
+def test_a_deferred_login_is_learned_only_once_its_probation_is_over() -> None:
+    profile = defer(_profile(5), ABROAD, 10 * DAY)
+    assert not profile.has(Level.DEVICE_ID, "d-9")
+    assert profile.last == 4 * DAY  # a pending login does not end dormancy
+    assert ripen(profile, 10 * DAY + 3599, 3600) == profile
+    ripe = ripen(profile, 10 * DAY + 3600, 3600)
+    assert ripe.has(Level.DEVICE_ID, "d-9")
+    assert (ripe.logins, ripe.last, ripe.pending) == (6, 10 * DAY, ())
+
+
+def test_a_ripened_login_does_not_make_a_value_look_older() -> None:
+    profile = defer(_profile(1), HOME, 2 * DAY)
+    profile = learn(profile, HOME, 3 * DAY, MEMORY)
+    ripe = ripen(profile, 4 * DAY, 3600)
+    assert ripe.levels[Level.IP][0].count == 3
+    assert ripe.levels[Level.IP][0].last == 3 * DAY
+
+
+def test_at_most_a_few_logins_wait_and_the_oldest_is_dropped_unlearned() -> None:
+    profile = _profile(1)
+    for n in range(PENDING_CAP + 2):
+        profile = defer(profile, ABROAD, DAY + n)
+    assert [p.at for p in profile.pending] == [DAY + n for n in range(2, PENDING_CAP + 2)]
+    assert ripen(profile, 10 * DAY, 3600).logins == 1 + PENDING_CAP

@@ -17,6 +17,9 @@ from sqlalchemy import func, select
 from kabuguard.db import Database
 from kabuguard.risk.codes import Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
+from kabuguard.risk.history import MEMORY_SECONDS, defer, learn
+from kabuguard.risk.policy import Policy
+from kabuguard.state.codec import dump_profile, load_profile
 from kabuguard.state.login_sql import SqlLoginStore
 from kabuguard.state.memory import MemoryState
 from kabuguard.state.models import LoginCounterRow
@@ -27,6 +30,7 @@ from tests.state.test_conformance import Impl, SqlStateUnderTest
 DOCOMO = "1.79.158.24"
 AWS = "18.181.233.59"
 SEOUL = "121.163.55.136"
+STRANGER = "60.64.0.77"  # a Japanese ISP this customer never used
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0.0.0 Safari/537.36"
@@ -160,3 +164,50 @@ def test_only_the_first_fast_sale_of_a_sell_only_session_is_held(state: Impl) ->
     assert ReasonCode.SESSION_ACTION_FAST in _codes(first)
     second = _decide(state, factories.order(minutes=1, side="sell", session_id="s-1", ip=SEOUL))
     assert ReasonCode.SESSION_ACTION_FAST not in _codes(second)
+
+
+def _settle(state: Impl, days: int = 30) -> None:
+    """A customer who has logged in daily from home for a month."""
+    for day in range(days, 0, -1):
+        _decide(state, _login(-1440 * day, session_id=f"home-{day}"))
+
+
+def test_logging_in_again_does_not_lift_a_sell_only_session(state: Impl) -> None:
+    _settle(state)
+    for minutes in (0, 5, 60):
+        stranger = _decide(
+            state, _login(minutes, ip=STRANGER, device_id="evil", session_id=f"a{minutes}")
+        )
+        assert ReasonCode.SESSION_LOGIN_RISKY in _codes(stranger), minutes
+        assert stranger.outcome is Outcome.ALLOW
+
+
+def test_a_sell_only_login_becomes_history_once_its_session_is_over(state: Impl) -> None:
+    _settle(state)
+    first = _decide(state, _login(0, ip=STRANGER, device_id="new-phone", session_id="n-1"))
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(first)
+    hours = Policy.default().login.session_hours
+    later = _decide(
+        state, _login(hours * 60 + 1, ip=STRANGER, device_id="new-phone", session_id="n-2")
+    )
+    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(later)
+    assert later.risk_score < first.risk_score
+
+
+def test_a_pending_login_does_not_end_dormancy(state: Impl) -> None:
+    _decide(state, _login(-1440 * 400, session_id="long-ago"))
+    returning = _decide(state, _login(0, ip=STRANGER, device_id="evil", session_id="r-1"))
+    again = _decide(state, _login(10, ip=STRANGER, device_id="evil", session_id="r-2"))
+    for verdict in (returning, again):
+        assert ReasonCode.LOGIN_HISTORY_DORMANT in _codes(verdict)
+
+
+VALUES = tuple(f"value-{level}" for level in range(11))
+
+
+def test_pending_logins_survive_the_store_codec() -> None:
+    profile = defer(learn(None, VALUES, 0, MEMORY_SECONDS), VALUES, 86_400)
+    assert load_profile(dump_profile(profile)) == profile
+    assert load_profile(dump_profile(learn(None, VALUES, 0, MEMORY_SECONDS))) == learn(
+        None, VALUES, 0, MEMORY_SECONDS
+    )

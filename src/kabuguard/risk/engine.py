@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import get_args
 
 from kabuguard.risk.actions import action_of
@@ -16,6 +17,7 @@ from kabuguard.risk.events import (
     Price,
     Withdrawal,
 )
+from kabuguard.risk.history import ripen
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import Rule
 from kabuguard.risk.rules.access import (
@@ -117,6 +119,7 @@ MAX_SCORE = 100
 
 def judge(event: Event, signals: Signals, policy: Policy) -> Verdict:
     """One policy's verdict on one event."""
+    signals = _history_as_of(event, signals, policy)
     rules = RULES_FOR[type(event)]
     hits: list[Hit] = [found for rule in rules for found in rule(event, signals, policy)]
     score = min(MAX_SCORE, sum(found.score for found in hits))
@@ -143,6 +146,18 @@ def judge(event: Event, signals: Signals, policy: Policy) -> Verdict:
         restrictions=imposed,
         policy_version=policy.version,
     )
+
+
+def _history_as_of(event: Event, signals: Signals, policy: Policy) -> Signals:
+    """The customer's history with the sell-only logins whose session is over learned; the
+    ones still in their session are not history yet (a stranger logging in again must not
+    look familiar). Each policy ripens with its own `session_hours`."""
+    facts = signals.login
+    if facts is None or facts.profile is None or not facts.profile.pending:
+        return signals
+    at = int(event.occurred_at.timestamp())
+    profile = ripen(facts.profile, at, policy.login.session_hours * 3600)
+    return replace(signals, login=replace(facts, profile=profile))
 
 
 def _factor(required: FactorClass, hits: list[Hit]) -> FactorClass:

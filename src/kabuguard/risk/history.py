@@ -13,7 +13,9 @@ infostealer can copy) cancels everything else.
 A `Profile` is compact and bounded: per level at most a few values, each with a count and the
 time it was last seen. A value last seen more than the memory (six months) ago is forgotten;
 past the cap the least recently seen value goes. Only successful logins are learned (the state
-layer decides which). Times are epoch seconds: profiles are stored and cached as numbers.
+layer decides which). A sell-only login waits in `pending` until its session is over
+(`ripen`): the same stranger logging in again minutes later must not look familiar. Times are
+epoch seconds: profiles are stored and cached as numbers.
 
 Pure: no I/O, no clock.
 """
@@ -46,6 +48,8 @@ CAPS = (6, 6, 6, 4, 5, 4, 4, 4, 5, 6, 8)
 LOGINS_LEVEL = Level.ASN_CLASS
 UNSEEN_BY_USER_DIVISOR = 4
 RATIO_CLIP = 8.0  # bound on each added one-level feature's ratio (and its inverse)
+MEMORY_SECONDS = 183 * 86_400  # history older than six months is forgotten (domain §4.1)
+PENDING_CAP = 4  # sell-only logins waiting at once; past it the oldest is dropped, not learned
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,14 @@ class Seen:
 
 
 @dataclass(frozen=True, slots=True)
+class Pending:
+    """A sell-only login's values, learned once its session is over."""
+
+    values: tuple[str, ...]
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """One customer's remembered successful logins, level by level."""
 
@@ -83,6 +95,7 @@ class Profile:
     last: int  # the last successful login; kept when its values are forgotten (dormancy)
     levels: tuple[tuple[Seen, ...], ...]
     passkey: bool = False  # has signed in with, or enrolled, a passkey
+    pending: tuple[Pending, ...] = ()  # sell-only logins not learned yet, oldest first
 
     @property
     def logins(self) -> int:
@@ -131,13 +144,36 @@ def learn(
     return replace(kept, first=first, last=max(profile.last, at), levels=levels)
 
 
+def defer(profile: Profile | None, values: tuple[str, ...], at: int) -> Profile:
+    """The profile with a sell-only login waiting to be learned. Until then the login leaves
+    no trace: not its values, nor the time of the last login (a dormant account stays so)."""
+    if profile is None:
+        profile = Profile(first=at, last=at, levels=EMPTY_LEVELS)
+    waiting = (*profile.pending, Pending(values, at))[-PENDING_CAP:]
+    return replace(profile, pending=waiting)
+
+
+def ripen(profile: Profile, at: int, probation_seconds: int) -> Profile:
+    """The profile with the pending logins older than `probation_seconds` learned."""
+    ripe = [p for p in profile.pending if p.at + probation_seconds <= at]
+    if not ripe:
+        return profile
+    for login in ripe:
+        profile = learn(profile, login.values, login.at, MEMORY_SECONDS)
+    waiting = tuple(p for p in profile.pending if p.at + probation_seconds > at)
+    return replace(profile, pending=waiting)
+
+
 def _add(level: tuple[Seen, ...], value: str, at: int, cap: int) -> tuple[Seen, ...]:
     others = [seen for seen in level if seen.value != value]
-    count = next((seen.count for seen in level if seen.value == value), 0)
+    found = next((seen for seen in level if seen.value == value), None)
     if len(others) >= cap:
         others.sort(key=lambda seen: seen.last)
         others = others[len(others) - cap + 1 :]
-    return (*others, Seen(value, count + 1, at))
+    if found is None:
+        return (*others, Seen(value, 1, at))
+    # A ripened login is learned after later ones: it must not make the value look older.
+    return (*others, Seen(value, found.count + 1, max(found.last, at)))
 
 
 def log10_risk(profile: Profile, population: PopulationFacts, values: tuple[str, ...]) -> float:

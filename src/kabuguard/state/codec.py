@@ -7,20 +7,24 @@ from typing import Any
 
 import orjson
 
-from kabuguard.risk.history import Profile, Seen
+from kabuguard.risk.history import Pending, Profile, Seen
 from kabuguard.risk.login import AsnClass, NetworkFacts, SessionFacts, Unknown
 
 
 def dump_profile(profile: Profile) -> str:
     levels = [[[s.value, s.count, s.last] for s in level] for level in profile.levels]
-    body = {"f": profile.first, "l": profile.last, "p": profile.passkey, "v": levels}
+    body: dict[str, Any] = {"f": profile.first, "l": profile.last, "p": profile.passkey}
+    body["v"] = levels
+    if profile.pending:
+        body["q"] = [[list(p.values), p.at] for p in profile.pending]
     return orjson.dumps(body).decode()
 
 
 def load_profile(text: str) -> Profile:
     body = orjson.loads(text)
     levels = tuple(tuple(Seen(v, c, t) for v, c, t in level) for level in body["v"])
-    return Profile(first=body["f"], last=body["l"], levels=levels, passkey=body["p"])
+    pending = tuple(Pending(tuple(values), at) for values, at in body.get("q", ()))
+    return Profile(body["f"], body["l"], levels, passkey=body["p"], pending=pending)
 
 
 def dump_session(session: SessionFacts) -> str:

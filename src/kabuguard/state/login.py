@@ -33,11 +33,14 @@ from kabuguard.risk.events import (
 )
 from kabuguard.risk.history import (
     EMPTY_LEVELS,
+    MEMORY_SECONDS,
     Level,
     PopulationFacts,
     Profile,
+    defer,
     forget,
     learn,
+    ripen,
 )
 from kabuguard.risk.login import (
     Bucket,
@@ -50,7 +53,6 @@ from kabuguard.risk.login import (
 from kabuguard.risk.policy import MAX_SESSION_HOURS, MAX_STUFFING_WINDOW_MINUTES
 from kabuguard.risk.rules.session import is_sensitive
 
-MEMORY_SECONDS = 183 * 86_400  # history older than six months is forgotten (domain §4.1)
 BUCKET_SECONDS = 300
 WINDOW_SECONDS = MAX_STUFFING_WINDOW_MINUTES * 60
 SESSION_SECONDS = MAX_SESSION_HOURS * 3600
@@ -204,12 +206,11 @@ class LoginMemory:
                 self._enrol_passkey(event.customer_id, at)
             return
         restricted = any(h.code is ReasonCode.SESSION_LOGIN_RISKY for h in verdict.hits)
-        # A sell-only login is learned too. Known gap (docs/login-risk.md#limits): the same
-        # stranger's next login then looks familiar and is not sell-only. Not learning it made
-        # every later login from a customer's new device sell-only again (measured: legitimate
-        # buys denied 0.3 % -> 0.9-1.2 %); the fix is to carry the mark per customer.
         if verdict.outcome is Outcome.ALLOW:
-            self._learn(event.customer_id, facts, at)
+            # A sell-only login is learned only once its session is over (`ripen`), so the
+            # same stranger logging in again meanwhile is sell-only again, while a customer's
+            # new device stops being a stranger after one session.
+            self._learn(event.customer_id, facts, at, pending=restricted)
         if event.step is LoginStep.PASSKEY:
             self._enrol_passkey(event.customer_id, at)
         if event.session_id is not None:
@@ -243,10 +244,16 @@ class LoginMemory:
             )
             self.changes.buckets.add((key, start))
 
-    def _learn(self, customer: str, facts: LoginSignals, at: int) -> None:
+    def _learn(self, customer: str, facts: LoginSignals, at: int, *, pending: bool) -> None:
         before = self.profiles.get(customer)
+        if before is not None:
+            # Past the longest session any policy allows, a pending login is history for all.
+            before = ripen(before, at, SESSION_SECONDS)
         fresh = before is None or not forget(before, at, MEMORY_SECONDS).logins
-        self.profiles[customer] = learn(before, facts.values, at, MEMORY_SECONDS)
+        if pending:
+            self.profiles[customer] = defer(before, facts.values, at)
+        else:
+            self.profiles[customer] = learn(before, facts.values, at, MEMORY_SECONDS)
         self.changes.profiles.add(customer)
         keys = [POP_LOGINS, *(population_key(lv, facts.values[lv]) for lv in POPULATION_LEVELS)]
         if fresh:

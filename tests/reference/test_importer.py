@@ -46,7 +46,7 @@ def test_instruments_and_prices_reach_the_guard(database: Database) -> None:
     assert [line for line, _ in report.bad] == [3]
     with database.read() as session:
         order = factories.typed(factories.order())
-        facts = SqlGuardStore(session).load(Policy.default().guard, [order]).reference["TSE:7203"]
+        facts = SqlGuardStore(session).load(Policy.default(), [order]).reference["TSE:7203"]
         assert (facts.lot_size, facts.last, facts.limit_up) == (100, Decimal(2500), Decimal(3200))
         row = session.execute(
             select(InstrumentRow).where(InstrumentRow.symbol == "7203")

@@ -257,6 +257,18 @@ def test_a_risky_login_alone_does_not_hold_money_going_to_a_long_standing_accoun
     assert _judge(factories.withdrawal(), money=money).outcome is Outcome.ALLOW
 
 
+@pytest.mark.parametrize(("signed", "held"), [(False, True), (True, False)])
+def test_a_risky_login_does_not_hold_money_going_to_an_account_registered_with_a_passkey(
+    signed: bool, held: bool
+) -> None:
+    fresh = Destination("dst-1", DestinationStatus.ACCEPTED, T0 - DAYS_3 * 2, None, signed=signed)
+    money = replace(NO_MONEY, fetched=True, destination=fresh,
+                    risky_login_at=T0 - timedelta(hours=2), risky_login_score=40)  # fmt: skip
+    verdict = _judge(factories.withdrawal(), money=money)
+    assert (ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(verdict)) is held
+    assert (verdict.outcome is Outcome.HOLD) is held
+
+
 @pytest.mark.parametrize(("stepped_up", "held"), [(False, True), (True, False)])
 def test_a_session_stepped_up_to_a_passkey_does_not_hold_its_withdrawal(
     stepped_up: bool, held: bool

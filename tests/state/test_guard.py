@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
+from kabuguard.risk.trading import buyer_weight
 from kabuguard.state.guard import GuardMemory
 from kabuguard.state.guard_models import CaseAccountRow, HoldRow
 from kabuguard.state.guard_sql import SqlGuardStore
@@ -55,6 +57,22 @@ def test_a_withdrawal_to_a_new_destination_is_held_during_its_cooling_off(impl: 
     assert ReasonCode.WITHDRAWAL_DESTINATION_COOLING_OFF in _codes(withdrawal)
 
 
+@pytest.mark.parametrize(("approved_with", "held"), [(None, True), ("passkey", False)])
+def test_after_a_risky_login_only_money_to_an_unsigned_new_account_is_held(
+    impl: Impl,  # noqa: F811
+    approved_with: str | None,
+    held: bool,
+) -> None:
+    signature: dict[str, Any] = {"approved_with": approved_with} if approved_with else {}
+    impl.decide(factories.typed(factories.payout_change(destination_id="dst-2", **signature)))
+    abroad = factories.login(minutes=72 * 60, ip="121.163.55.136", session_id="s-9")
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(impl.decide(factories.typed(abroad)))
+    later = factories.withdrawal(minutes=73 * 60, destination_id="dst-2", session_id="s-8")
+    verdict = impl.decide(factories.typed(later))
+    assert (ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(verdict)) is held
+    assert (verdict.outcome is Outcome.HOLD) is held
+
+
 def test_a_bank_account_registered_by_a_second_customer_is_a_likely_mule(impl: Impl) -> None:  # noqa: F811
     impl.decide(factories.typed(factories.payout_change("c-1", approved_with="passkey")))
     verdict = impl.decide(factories.typed(factories.payout_change("c-2", minutes=5)))
@@ -80,7 +98,7 @@ def test_naming_someone_elses_account_unsigned_does_not_make_it_a_mule(impl: Imp
 def test_only_a_login_not_stepped_up_to_a_passkey_is_remembered_as_risky(
     outcome: Outcome, factor: FactorClass | None, remembered: bool
 ) -> None:
-    state = MemoryState(guard=GuardMemory(POLICY.guard))
+    state = MemoryState(guard=GuardMemory(POLICY))
     login = factories.typed(factories.login("c-1", minutes=0))
     state.signals_for(login)
     state.record(login, Verdict(outcome, 50, factor, (), (), POLICY.version))
@@ -137,7 +155,7 @@ def _reference_memory(state: MemoryState, policy: Policy, seen: list[Event]) -> 
 
 def test_coordination_opens_one_case_with_the_buyers_and_the_pivot() -> None:
     policy = _coordination_policy()
-    state = MemoryState(guard=GuardMemory(policy.guard))
+    state = MemoryState(guard=GuardMemory(policy))
     verdicts = _buyers(state, policy)
     assert ReasonCode.ORDER_COORDINATION_SYMBOL in _codes(verdicts[1])
     (case,) = state.guard.cases.values()
@@ -153,7 +171,7 @@ def test_coordination_opens_one_case_with_the_buyers_and_the_pivot() -> None:
 
 def test_a_private_address_shared_behind_a_nat_is_not_pivoted_on() -> None:
     policy = _coordination_policy()
-    state = MemoryState(guard=GuardMemory(policy.guard))
+    state = MemoryState(guard=GuardMemory(policy))
     _buyers(state, policy, shared_ip="10.0.0.1")
     (case,) = state.guard.cases.values()
     assert "c-9" not in case.accounts
@@ -163,7 +181,7 @@ def test_an_applying_policy_halts_buys_of_the_symbol() -> None:
     policy = _coordination_policy()
     knobs = replace(policy.guard.coordination, halt=type(policy.guard.coordination.halt)("apply"))
     policy = replace(policy, guard=replace(policy.guard, coordination=knobs))
-    state = MemoryState(guard=GuardMemory(policy.guard))
+    state = MemoryState(guard=GuardMemory(policy))
     _buyers(state, policy)
     later = factories.typed(factories.order("c-5", minutes=20, limit_price="2505"))
     verdict = judge(later, state.signals_for(later), policy)
@@ -174,7 +192,7 @@ def test_an_applying_policy_halts_buys_of_the_symbol() -> None:
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_sql_store_keeps_cases_holds_and_windows(database: Database) -> None:
     policy = _coordination_policy()
-    memory = MemoryState(guard=GuardMemory(policy.guard))
+    memory = MemoryState(guard=GuardMemory(policy))
     events: list[Event] = []
     _buyers(memory, policy, events)
     with database.write() as session:
@@ -188,7 +206,7 @@ def test_the_sql_store_keeps_cases_holds_and_windows(database: Database) -> None
         held = session.execute(select(HoldRow.event_id, HoldRow.status)).all()
         assert held
         assert {row.status for row in held} == {"pending"}
-        loaded = store.load(policy.guard, [factories.typed(factories.order("c-1", minutes=6))])
+        loaded = store.load(policy, [factories.typed(factories.order("c-1", minutes=6))])
         assert set(loaded.symbols["TSE:7203"].buyers) == {"c-1", "c-2", "c-3"}
         assert loaded.customers["c-1"].profile is not None  # its buy went ahead: learned
         assert "TSE:7203" in loaded.reference
@@ -204,3 +222,19 @@ def test_an_order_worth_more_than_64_bits_of_yen_is_decided_and_stored(database:
     ]
     results = service.decide_many([(factories.typed(d), "test") for d in documents])
     assert all(isinstance(result, Submitted) for result in results)
+
+
+@pytest.mark.parametrize(("hours", "live"), [(1, True), (13, False)])
+def test_a_buyer_weighs_by_its_session_only_while_the_session_lasts(hours: int, live: bool) -> None:
+    """The window weighs a buyer as the coordination rule does (`live_session`)."""
+    state = MemoryState(guard=GuardMemory(POLICY))
+    login = factories.typed(factories.login("c-1", ip="121.163.55.136", session_id="s-1"))
+    decided = judge(login, state.signals_for(login), POLICY)
+    state.record(login, decided)
+    knobs = POLICY.guard.coordination
+    risky = buyer_weight(decided.risk_score, knobs.risky_session_score, knobs.calm_weight)
+    assert risky > knobs.calm_weight
+    buy = factories.typed(factories.order("c-1", minutes=60 * hours, session_id="s-1"))
+    state.record(buy, judge(buy, state.signals_for(buy), POLICY))
+    expected = risky if live else knobs.calm_weight
+    assert state.guard.symbols["TSE:7203"].buyers["c-1"][1] == pytest.approx(expected)

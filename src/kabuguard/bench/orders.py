@@ -26,7 +26,7 @@ def measure_order_decisions(
     orders: int = 5000, customers: int = 2000, seed: int = 6
 ) -> dict[str, Any]:
     policy = Policy.default()
-    state = MemoryState(guard=GuardMemory(policy.guard))
+    state = MemoryState(guard=GuardMemory(policy))
     rng = random.Random(seed)  # noqa: S311 - a reproducible workload, not a secret
     symbols = [f"{1000 + i}" for i in range(200)]
     for event in _reference(symbols):

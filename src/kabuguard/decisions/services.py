@@ -160,7 +160,7 @@ class DecisionService:
         stored = _stored_digests(session, [event.event_id for event, _ in items])
         fresh = _first_new_occurrences(items, stored, limit)
         new_events = [items[i][0] for i in sorted(fresh)]
-        state = SqlBatch.for_events(session, self._lists, new_events, self._policies.live.guard)
+        state = SqlBatch.for_events(session, self._lists, new_events, self._policies.live)
         notices = self._notices.batch(session, new_events) if self._notices is not None else None
         results: list[Submitted | DecisionError | None] = [None] * len(items)
         first_seen: dict[str, int] = {}

@@ -78,7 +78,7 @@ def import_reference(session: Session, events: Iterable[Instrument | Price], pol
                      *, actor: str, at: datetime, report: ImportReport) -> None:  # fmt: skip
     found = list(events)
     store = SqlGuardStore(session)
-    memory = store.load(policy.guard, found)
+    memory = store.load(policy, found)
     for event in found:
         memory.record(event, _IMPORTED)
     store.save(memory, at)

@@ -26,6 +26,7 @@ class Destination:
     status: DestinationStatus
     changed_at: datetime
     cooling_until: datetime | None  # withdrawals to it are held until then
+    signed: bool = False  # the change was approved with a passkey (transaction signing)
 
 
 @dataclass(frozen=True, slots=True)

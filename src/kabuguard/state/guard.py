@@ -27,10 +27,11 @@ from kabuguard.risk.events import (
     Side,
     Withdrawal,
 )
-from kabuguard.risk.guard_policy import GuardPolicy, HaltMode
+from kabuguard.risk.guard_policy import HaltMode
 from kabuguard.risk.login import AsnClass, LoginSignals
 from kabuguard.risk.money import MoneySignals
 from kabuguard.risk.policy import Policy
+from kabuguard.risk.rules.profile import session_of
 from kabuguard.risk.signals import ParsedIP, SymbolHalt
 from kabuguard.risk.trading import InstrumentFacts, TradingProfile, TradingSignals, buyer_weight
 from kabuguard.state.cases import Case, CaseRole, Hold, hold_for
@@ -74,8 +75,9 @@ class CustomerRecord:
 
 
 class GuardMemory:
-    def __init__(self, policy: GuardPolicy) -> None:
-        self.policy = policy
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy.guard
+        self.session_hours = policy.login.session_hours  # a buyer's session counts this long
         self.reference: dict[str, InstrumentFacts] = {}
         self.customers: dict[str, CustomerRecord] = {}
         self.symbols: dict[str, SymbolWindow] = {}
@@ -202,7 +204,7 @@ class GuardMemory:
         at = int(order.occurred_at.timestamp())
         if order.side is Side.BUY:
             knobs = self.policy.coordination
-            session = login.session if login is not None else None
+            session = session_of(order, login.session if login else None, self.session_hours)
             score = session.risk_score if session is not None else None
             weight = buyer_weight(score, knobs.risky_session_score, knobs.calm_weight)
             if any(h.code is ReasonCode.ORDER_PRICE_FAR_ABOVE_LAST for h in verdict.hits):
@@ -338,9 +340,10 @@ def pivot_keys(event: Event, login: LoginSignals | None) -> list[str]:
 
 def default_guard() -> GuardMemory:
     """A guard with the built-in policy's knobs (replay and the SQL batch pass the live one)."""
-    return GuardMemory(_default_policy().guard)
+    return GuardMemory(default_guard_policy())
 
 
 @cache
-def _default_policy() -> Policy:
+def default_guard_policy() -> Policy:
+    """The built-in policy, read once (the guard needs its knobs when none is passed)."""
     return Policy.default()

@@ -41,7 +41,7 @@ def dump_record(record: CustomerRecord) -> str:
         "p": _profile(profile) if profile is not None else None,
         "s": [[sell.at, sell.yen, sell.symbol] for sell in record.sells],
         "d": [
-            [d.destination_id, d.status.value, _ts(d.changed_at), _ts(d.cooling_until)]
+            [d.destination_id, d.status.value, _ts(d.changed_at), _ts(d.cooling_until), d.signed]
             for d in money.destinations.values()
         ],
         "w": money.largest_withdrawal,
@@ -66,11 +66,15 @@ def load_record(text: str) -> CustomerRecord:
         else None
     )
     destinations = {}
-    for destination_id, status, changed, cooling in body["d"]:
+    for destination_id, status, changed, cooling, *signed in body["d"]:
         changed_at = _at(changed)
         assert changed_at is not None
         destinations[destination_id] = Destination(
-            destination_id, DestinationStatus(status), changed_at, _at(cooling)
+            destination_id,
+            DestinationStatus(status),
+            changed_at,
+            _at(cooling),
+            signed=bool(signed and signed[0]),  # absent in records stored before it existed
         )
     risky_at, risky_score = body["r"]
     last, previous, session = body["l"]

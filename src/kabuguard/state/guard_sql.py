@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from kabuguard.db import in_chunks
 from kabuguard.enrich.enricher import default_enricher
 from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price, Side
-from kabuguard.risk.guard_policy import GuardPolicy
+from kabuguard.risk.policy import Policy
 from kabuguard.state.coordination import PIVOT_SECONDS, WINDOW_SECONDS
 from kabuguard.state.guard import GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import (
@@ -99,7 +99,7 @@ class SqlGuardStore:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def load(self, policy: GuardPolicy, events: Sequence[Event]) -> GuardMemory:
+    def load(self, policy: Policy, events: Sequence[Event]) -> GuardMemory:
         memory = GuardMemory(policy)
         connection = self._session.connection()
         customers = sorted({e.customer_id for e in events if e.customer_id is not None})

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from kabuguard.enrich.kana import same_holder
 from kabuguard.risk.codes import Outcome
-from kabuguard.risk.events import PayoutChange
+from kabuguard.risk.events import Factor, PayoutChange
 from kabuguard.risk.money import Destination, DestinationStatus
 
 DESTINATION_CAP = 8
@@ -62,6 +62,7 @@ class CustomerMoney:
             status,
             change.occurred_at,
             cooling_until if accepted else None,
+            signed=change.approved_with is Factor.PASSKEY,
         )
         if len(self.destinations) > DESTINATION_CAP:
             oldest = min(self.destinations.values(), key=lambda d: d.changed_at)

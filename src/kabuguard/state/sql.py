@@ -24,10 +24,10 @@ from kabuguard.enrich.enricher import default_enricher
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Restriction, Verdict
 from kabuguard.risk.events import Event, Instrument, Price
-from kabuguard.risk.guard_policy import GuardPolicy
+from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import BlockedNetwork, CustomerLockState, IPNetwork, Signals, SymbolHalt
 from kabuguard.state.effects import Effects, effects_of
-from kabuguard.state.guard import GuardMemory, default_guard
+from kabuguard.state.guard import GuardMemory, default_guard_policy
 from kabuguard.state.guard_sql import SqlGuardStore
 from kabuguard.state.interfaces import NotListed
 from kabuguard.state.login import keys_for
@@ -186,10 +186,10 @@ class SqlBatch:
         session: Session,
         lists: ListCache,
         events: Sequence[Event],
-        guard: GuardPolicy | None = None,
+        policy: Policy | None = None,
     ) -> SqlBatch:
-        """`guard`: the live policy's order and payout guard knobs (default: built-in)."""
-        guard_memory = SqlGuardStore(session).load(guard or default_guard().policy, events)
+        """`policy`: the live policy, for the guard's knobs (default: built-in)."""
+        guard_memory = SqlGuardStore(session).load(policy or default_guard_policy(), events)
         return cls(
             session,
             lists,

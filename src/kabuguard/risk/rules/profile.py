@@ -89,9 +89,15 @@ def session_risk(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit
 def live_session(event: Event, signals: Signals, policy: Policy) -> SessionFacts | None:
     """The login facts of the event's session, when they belong to it and are recent."""
     session = signals.login.session if signals.login is not None else None
+    return session_of(event, session, policy.login.session_hours)
+
+
+def session_of(event: Event, session: SessionFacts | None, hours: int) -> SessionFacts | None:
+    """`session` if it is this customer's and no older than `hours` (the state weighs buyers
+    with it too, so that the window and the rule agree)."""
     if session is None or session.customer_id != event.customer_id:
         return None
-    if event.occurred_at - session.login_at > timedelta(hours=policy.login.session_hours):
+    if event.occurred_at - session.login_at > timedelta(hours=hours):
         return None
     return session
 

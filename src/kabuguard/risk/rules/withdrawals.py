@@ -37,13 +37,15 @@ def destination(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit]
 def risky_login(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit]:
     """In a risky session, or within hours of a risky login, to a destination registered
     lately: hold (the 2020 cash-out). Money going to the account the customer has long paid
-    out to is not the attacker's, so it is not held for the login alone."""
+    out to is not the attacker's, so it is not held for the login alone; nor is money going
+    to an account whose registration the customer signed with a passkey (transaction signing
+    shows the account, and neither a relay nor a password thief can sign)."""
     if not isinstance(event, Withdrawal):
         return
     knobs = policy.guard.withdrawals
     found = signals.money.destination
     recent = timedelta(days=knobs.new_destination_days)
-    if found is None or event.occurred_at - found.changed_at > recent:
+    if found is None or found.signed or event.occurred_at - found.changed_at > recent:
         return
     session = live_session(event, signals, policy)
     money = signals.money

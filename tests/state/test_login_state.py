@@ -20,6 +20,7 @@ from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.history import MEMORY_SECONDS, defer, learn
 from kabuguard.risk.policy import Policy
 from kabuguard.state.codec import dump_profile, load_profile
+from kabuguard.state.login import POP_USERS
 from kabuguard.state.login_sql import SqlLoginStore
 from kabuguard.state.memory import MemoryState
 from kabuguard.state.models import LoginCounterRow
@@ -211,3 +212,11 @@ def test_pending_logins_survive_the_store_codec() -> None:
     assert load_profile(dump_profile(learn(None, VALUES, 0, MEMORY_SECONDS))) == learn(
         None, VALUES, 0, MEMORY_SECONDS
     )
+
+
+def test_a_customer_whose_first_login_waits_counts_once_among_everybody() -> None:
+    state = Impl(MemoryState())
+    _decide(state, _login(0, ip=SEOUL, session_id="s-1"))  # no history, abroad: sell-only
+    _decide(state, _login(60, session_id="s-2"))  # home, while the first still waits
+    assert isinstance(state.state, MemoryState)
+    assert sum(state.state.login.counts[POP_USERS].values()) == 1

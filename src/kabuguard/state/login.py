@@ -249,7 +249,8 @@ class LoginMemory:
         if before is not None:
             # Past the longest session any policy allows, a pending login is history for all.
             before = ripen(before, at, SESSION_SECONDS)
-        fresh = before is None or not forget(before, at, MEMORY_SECONDS).logins
+        # A customer counts once among everybody, whether their first login waits or not.
+        fresh = before is None or not (forget(before, at, MEMORY_SECONDS).logins or before.pending)
         if pending:
             self.profiles[customer] = defer(before, facts.values, at)
         else:

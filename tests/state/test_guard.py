@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -15,9 +16,11 @@ from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
+from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.trading import buyer_weight
-from kabuguard.state.guard import GuardMemory
+from kabuguard.state.guard import CustomerRecord, GuardMemory
+from kabuguard.state.guard_codec import dump_record, load_record
 from kabuguard.state.guard_models import CaseAccountRow, HoldRow
 from kabuguard.state.guard_sql import SqlGuardStore
 from kabuguard.state.memory import MemoryState
@@ -238,3 +241,19 @@ def test_a_buyer_weighs_by_its_session_only_while_the_session_lasts(hours: int, 
     state.record(buy, judge(buy, state.signals_for(buy), POLICY))
     expected = risky if live else knobs.calm_weight
     assert state.guard.symbols["TSE:7203"].buyers["c-1"][1] == pytest.approx(expected)
+
+
+def test_a_signed_destination_survives_the_store_codec_and_old_records_still_load() -> None:
+    record = CustomerRecord()
+    at = factories.typed(factories.payout_change()).occurred_at
+    record.money.destinations = {
+        "dst-1": Destination("dst-1", DestinationStatus.ACCEPTED, at, None, signed=True),
+        "dst-2": Destination("dst-2", DestinationStatus.ACCEPTED, at, at + timedelta(hours=72)),
+    }
+    text = dump_record(record)
+    assert load_record(text).money.destinations == record.money.destinations
+    stored_before = orjson.loads(text)
+    del stored_before["ds"]  # what the release before this one wrote
+    loaded = load_record(orjson.dumps(stored_before).decode()).money.destinations
+    assert not loaded["dst-1"].signed
+    assert loaded["dst-2"] == record.money.destinations["dst-2"]

@@ -216,7 +216,25 @@ def test_pending_logins_survive_the_store_codec() -> None:
 
 def test_a_customer_whose_first_login_waits_counts_once_among_everybody() -> None:
     state = Impl(MemoryState())
-    _decide(state, _login(0, ip=SEOUL, session_id="s-1"))  # no history, abroad: sell-only
+    first = _decide(state, _login(0, ip=SEOUL, session_id="s-1"))  # no history, abroad
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(first)
     _decide(state, _login(60, session_id="s-2"))  # home, while the first still waits
     assert isinstance(state.state, MemoryState)
+    assert state.state.login.profiles["c-1"].pending
     assert sum(state.state.login.counts[POP_USERS].values()) == 1
+
+
+def test_travel_is_measured_from_a_login_that_waits(state: Impl) -> None:
+    _settle(state)
+    waiting = _decide(state, _login(0, ip=STRANGER, device_id="new-phone", session_id="n-1"))
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(waiting)
+    seoul = _decide(state, _login(10, ip=SEOUL, device_id="evil", session_id="k-1"))
+    assert ReasonCode.LOGIN_TRAVEL_IMPOSSIBLE in _codes(seoul)
+
+
+def test_a_customer_whose_only_login_waits_has_no_device_history_yet(state: Impl) -> None:
+    first = _decide(state, _login(0, ip=SEOUL, session_id="s-1"))
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(first)
+    home = _decide(state, _login(60, session_id="s-2"))
+    assert ReasonCode.LOGIN_DEVICE_NEW not in _codes(home)
+    assert ReasonCode.LOGIN_HISTORY_NONE in _codes(home)

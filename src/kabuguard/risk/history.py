@@ -96,6 +96,7 @@ class Profile:
     levels: tuple[tuple[Seen, ...], ...]
     passkey: bool = False  # has signed in with, or enrolled, a passkey
     pending: tuple[Pending, ...] = ()  # sell-only logins not learned yet, oldest first
+    learned: bool = True  # False until a login is learned (the profile held only the rest)
 
     @property
     def logins(self) -> int:
@@ -106,6 +107,20 @@ class Profile:
 
     def values(self, level: Level) -> frozenset[str]:
         return frozenset(seen.value for seen in self.levels[level])
+
+    @property
+    def latest_at(self) -> int:
+        """When the customer last logged in, a waiting login included: where they were last is
+        where travel and relays are measured from, though only `last` ends dormancy."""
+        return max(self.last, max((waiting.at for waiting in self.pending), default=self.last))
+
+    def latest(self, level: Level) -> str | None:
+        """The value at `level` of the login at `latest_at`, if still remembered."""
+        waiting = max(self.pending, key=lambda p: p.at, default=None)
+        if waiting is not None and waiting.at >= self.last:
+            return waiting.values[level]
+        found = [seen.value for seen in self.levels[level] if seen.last == self.last]
+        return found[0] if found else None
 
 
 EMPTY_LEVELS: tuple[tuple[Seen, ...], ...] = tuple(() for _ in Level)
@@ -141,14 +156,15 @@ def learn(
         for level, value, cap in zip(kept.levels, values, CAPS, strict=True)
     )
     first = profile.first if kept.logins else at  # a dormant return starts a new history
-    return replace(kept, first=first, last=max(profile.last, at), levels=levels)
+    return replace(kept, first=first, last=max(profile.last, at), levels=levels, learned=True)
 
 
 def defer(profile: Profile | None, values: tuple[str, ...], at: int) -> Profile:
     """The profile with a sell-only login waiting to be learned. Until then the login leaves
     no trace: not its values, nor the time of the last login (a dormant account stays so)."""
     if profile is None:
-        profile = Profile(first=at, last=at, levels=EMPTY_LEVELS)
+        profile = Profile(first=at, last=at, levels=EMPTY_LEVELS, learned=False)
+    # Past the cap the oldest is dropped unlearned: a login less familiar, never more.
     waiting = (*profile.pending, Pending(values, at))[-PENDING_CAP:]
     return replace(profile, pending=waiting)
 

@@ -17,6 +17,8 @@ def dump_profile(profile: Profile) -> str:
     body["v"] = levels
     if profile.pending:
         body["q"] = [[list(p.values), p.at] for p in profile.pending]
+    if not profile.learned:
+        body["n"] = False
     return orjson.dumps(body).decode()
 
 
@@ -24,7 +26,10 @@ def load_profile(text: str) -> Profile:
     body = orjson.loads(text)
     levels = tuple(tuple(Seen(v, c, t) for v, c, t in level) for level in body["v"])
     pending = tuple(Pending(tuple(values), at) for values, at in body.get("q", ()))
-    return Profile(body["f"], body["l"], levels, passkey=body["p"], pending=pending)
+    learned = body.get("n", True)
+    return Profile(
+        body["f"], body["l"], levels, passkey=body["p"], pending=pending, learned=learned
+    )
 
 
 def dump_session(session: SessionFacts) -> str:

@@ -41,9 +41,11 @@ def dump_record(record: CustomerRecord) -> str:
         "p": _profile(profile) if profile is not None else None,
         "s": [[sell.at, sell.yen, sell.symbol] for sell in record.sells],
         "d": [
-            [d.destination_id, d.status.value, _ts(d.changed_at), _ts(d.cooling_until), d.signed]
+            [d.destination_id, d.status.value, _ts(d.changed_at), _ts(d.cooling_until)]
             for d in money.destinations.values()
         ],
+        # Apart from "d", so that a record stays readable by the release before this one.
+        "ds": sorted(d.destination_id for d in money.destinations.values() if d.signed),
         "w": money.largest_withdrawal,
         "r": [_ts(money.risky_login_at), money.risky_login_score],
         "l": [_ts(money.last_login_at), _ts(money.previous_login_at), money.last_session],
@@ -66,7 +68,8 @@ def load_record(text: str) -> CustomerRecord:
         else None
     )
     destinations = {}
-    for destination_id, status, changed, cooling, *signed in body["d"]:
+    signed = set(body.get("ds", ()))  # absent in records stored before it existed
+    for destination_id, status, changed, cooling in body["d"]:
         changed_at = _at(changed)
         assert changed_at is not None
         destinations[destination_id] = Destination(
@@ -74,7 +77,7 @@ def load_record(text: str) -> CustomerRecord:
             DestinationStatus(status),
             changed_at,
             _at(cooling),
-            signed=bool(signed and signed[0]),  # absent in records stored before it existed
+            signed=destination_id in signed,
         )
     risky_at, risky_score = body["r"]
     last, previous, session = body["l"]

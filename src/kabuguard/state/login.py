@@ -268,7 +268,9 @@ class LoginMemory:
             self.changes.counts.add((key, period))
 
     def _enrol_passkey(self, customer: str, at: int) -> None:
-        profile = self.profiles.get(customer) or Profile(first=at, last=at, levels=EMPTY_LEVELS)
+        profile = self.profiles.get(customer) or Profile(
+            first=at, last=at, levels=EMPTY_LEVELS, learned=False
+        )
         if not profile.passkey:
             self.profiles[customer] = replace(profile, passkey=True)
             self.changes.profiles.add(customer)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from kabuguard.risk.codes import ReasonCode
 from kabuguard.risk.decisions import Hit
 from kabuguard.risk.events import Event
-from kabuguard.risk.history import Level
+from kabuguard.risk.history import Level, Profile
 from kabuguard.risk.login import LoginSignals
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import hit, login_rule, password_step
@@ -37,7 +37,11 @@ def device(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
     profile = facts.profile
     if login.device_id is None:
         yield hit(ReasonCode.LOGIN_DEVICE_MISSING, policy)
-    elif profile is not None and not profile.has(Level.DEVICE_ID, login.device_id):
+    elif (
+        profile is not None
+        and profile.learned
+        and not profile.has(Level.DEVICE_ID, login.device_id)
+    ):
         yield hit(ReasonCode.LOGIN_DEVICE_NEW, policy)
         # A fresh cookie behind the customer's exact browser string is what a targeted attacker
         # (or an anti-detect browser) looks like; identical strings on two real machines are
@@ -45,3 +49,9 @@ def device(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
         agent = facts.software.user_agent
         if agent is not None and profile.has(Level.USER_AGENT, agent):
             yield hit(ReasonCode.LOGIN_DEVICE_KNOWN_AGENT, policy, browser=facts.software.browser)
+
+
+def _new_device(profile: Profile | None, device_id: str) -> bool:
+    """A device the customer's history does not hold; with no learned login yet (none, or only
+    a waiting sell-only one) there is no history to be new to."""
+    return profile is not None and profile.learned and not profile.has(Level.DEVICE_ID, device_id)

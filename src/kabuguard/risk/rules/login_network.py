@@ -83,7 +83,7 @@ def impossible_travel(event: Event, facts: LoginSignals, policy: Policy) -> Iter
     if country == network.country or asn_class in TRAVEL_BLIND:
         return
     km = distance_km(country, network.country)
-    hours = max(login.occurred_at.timestamp() - profile.last, 1.0) / 3600
+    hours = max(login.occurred_at.timestamp() - profile.latest_at, 1.0) / 3600
     if km is not None and km / hours > policy.login.travel_kmh:
         yield hit(
             ReasonCode.LOGIN_TRAVEL_IMPOSSIBLE,
@@ -96,16 +96,11 @@ def impossible_travel(event: Event, facts: LoginSignals, policy: Policy) -> Iter
 
 def _last_place(profile: Profile) -> tuple[str, AsnClass] | None:
     """Country and network class of the last successful login, if still remembered."""
-    country = _latest(profile, Level.COUNTRY)
-    asn_class = _latest(profile, Level.ASN_CLASS)
+    country = profile.latest(Level.COUNTRY)
+    asn_class = profile.latest(Level.ASN_CLASS)
     if country is None or asn_class is None:
         return None
     return country, AsnClass(asn_class)
-
-
-def _latest(profile: Profile, level: Level) -> str | None:
-    found = [seen for seen in profile.levels[level] if seen.last == profile.last]
-    return found[0].value if found else None
 
 
 def _own_device(profile: Profile, login: LoginAttempt) -> bool:

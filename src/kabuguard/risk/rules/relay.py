@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from kabuguard.risk.codes import ReasonCode
 from kabuguard.risk.decisions import Hit
 from kabuguard.risk.events import Event, LoginAttempt, LoginStep
-from kabuguard.risk.history import Level, Profile
+from kabuguard.risk.history import Level
 from kabuguard.risk.login import LoginSignals
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import hit, login_rule, password_step
@@ -21,10 +21,10 @@ def concurrent_login(event: Event, facts: LoginSignals, policy: Policy) -> Itera
     profile, network = facts.profile, facts.network
     if login is None or profile is None or network.asn is None:
         return
-    seconds = int(login.occurred_at.timestamp()) - profile.last
+    seconds = int(login.occurred_at.timestamp()) - profile.latest_at
     if not 0 <= seconds <= policy.login.relay_concurrent_seconds:
         return
-    previous = _at_last(profile, Level.ASN), _at_last(profile, Level.PREFIX)
+    previous = profile.latest(Level.ASN), profile.latest(Level.PREFIX)
     if None not in previous and network.asn != previous[0] and network.prefix != previous[1]:
         yield hit(ReasonCode.LOGIN_RELAY_CONCURRENT, policy, seconds=seconds)
 
@@ -39,8 +39,3 @@ def factor_network(event: Event, facts: LoginSignals, policy: Policy) -> Iterato
         return
     if network.asn is not None and session.network.asn not in {None, network.asn}:
         yield hit(ReasonCode.LOGIN_RELAY_FACTOR_NETWORK, policy)
-
-
-def _at_last(profile: Profile, level: Level) -> str | None:
-    found = [seen.value for seen in profile.levels[level] if seen.last == profile.last]
-    return found[0] if found else None

@@ -112,7 +112,7 @@ class Profile:
     def latest_at(self) -> int:
         """When the customer last logged in, a waiting login included: where they were last is
         where travel and relays are measured from, though only `last` ends dormancy."""
-        return max(self.last, max((waiting.at for waiting in self.pending), default=self.last))
+        return max([self.last, *(waiting.at for waiting in self.pending)])
 
     def latest(self, level: Level) -> str | None:
         """The value at `level` of the login at `latest_at`, if still remembered."""
@@ -174,9 +174,9 @@ def ripen(profile: Profile, at: int, probation_seconds: int) -> Profile:
     ripe = [p for p in profile.pending if p.at + probation_seconds <= at]
     if not ripe:
         return profile
+    waiting = tuple(p for p in profile.pending if p not in ripe)
     for login in ripe:
         profile = learn(profile, login.values, login.at, MEMORY_SECONDS)
-    waiting = tuple(p for p in profile.pending if p.at + probation_seconds > at)
     return replace(profile, pending=waiting)
 
 

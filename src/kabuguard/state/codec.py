@@ -13,8 +13,12 @@ from kabuguard.risk.login import AsnClass, NetworkFacts, SessionFacts, Unknown
 
 def dump_profile(profile: Profile) -> str:
     levels = [[[s.value, s.count, s.last] for s in level] for level in profile.levels]
-    body: dict[str, Any] = {"f": profile.first, "l": profile.last, "p": profile.passkey}
-    body["v"] = levels
+    body: dict[str, Any] = {
+        "f": profile.first,
+        "l": profile.last,
+        "p": profile.passkey,
+        "v": levels,
+    }
     if profile.pending:
         body["q"] = [[list(p.values), p.at] for p in profile.pending]
     if not profile.learned:

@@ -340,10 +340,10 @@ def pivot_keys(event: Event, login: LoginSignals | None) -> list[str]:
 
 def default_guard() -> GuardMemory:
     """A guard with the built-in policy's knobs (replay and the SQL batch pass the live one)."""
-    return GuardMemory(default_guard_policy())
+    return GuardMemory(builtin_policy())
 
 
 @cache
-def default_guard_policy() -> Policy:
-    """The built-in policy, read once (the guard needs its knobs when none is passed)."""
+def builtin_policy() -> Policy:
+    """The built-in policy, read once (for a guard given no policy)."""
     return Policy.default()

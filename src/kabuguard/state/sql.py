@@ -27,7 +27,7 @@ from kabuguard.risk.events import Event, Instrument, Price
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import BlockedNetwork, CustomerLockState, IPNetwork, Signals, SymbolHalt
 from kabuguard.state.effects import Effects, effects_of
-from kabuguard.state.guard import GuardMemory, default_guard_policy
+from kabuguard.state.guard import GuardMemory, builtin_policy
 from kabuguard.state.guard_sql import SqlGuardStore
 from kabuguard.state.interfaces import NotListed
 from kabuguard.state.login import keys_for
@@ -189,7 +189,7 @@ class SqlBatch:
         policy: Policy | None = None,
     ) -> SqlBatch:
         """`policy`: the live policy, for the guard's knobs (default: built-in)."""
-        guard_memory = SqlGuardStore(session).load(policy or default_guard_policy(), events)
+        guard_memory = SqlGuardStore(session).load(policy or builtin_policy(), events)
         return cls(
             session,
             lists,

@@ -37,11 +37,7 @@ def device(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
     profile = facts.profile
     if login.device_id is None:
         yield hit(ReasonCode.LOGIN_DEVICE_MISSING, policy)
-    elif (
-        profile is not None
-        and profile.learned
-        and not profile.has(Level.DEVICE_ID, login.device_id)
-    ):
+    elif profile is not None and _new_device(profile, login.device_id):
         yield hit(ReasonCode.LOGIN_DEVICE_NEW, policy)
         # A fresh cookie behind the customer's exact browser string is what a targeted attacker
         # (or an anti-detect browser) looks like; identical strings on two real machines are
@@ -51,7 +47,7 @@ def device(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
             yield hit(ReasonCode.LOGIN_DEVICE_KNOWN_AGENT, policy, browser=facts.software.browser)
 
 
-def _new_device(profile: Profile | None, device_id: str) -> bool:
-    """A device the customer's history does not hold; with no learned login yet (none, or only
-    a waiting sell-only one) there is no history to be new to."""
-    return profile is not None and profile.learned and not profile.has(Level.DEVICE_ID, device_id)
+def _new_device(profile: Profile, device_id: str) -> bool:
+    """A device the customer's history does not hold; with no learned login yet (only a
+    waiting sell-only one, or a passkey enrolled) there is no history to be new to."""
+    return profile.learned and not profile.has(Level.DEVICE_ID, device_id)

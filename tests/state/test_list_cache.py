@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address, ip_network
+from typing import Any
+
+from sqlalchemy import event as sa_event
 
 from kabuguard.db import Database
 from kabuguard.risk.signals import BlockedNetwork, SymbolHalt
@@ -59,3 +62,21 @@ def test_expired_halts_are_cached_but_not_in_force(database: Database) -> None:
         in_force = {h.symbol for h in SqlState(session).halts(NOW)}
     assert in_force == {"2222"}
     assert _lists(database, ListCache())[1] == {"TSE:1111", "TSE:2222"}
+
+
+def test_unchanged_lists_cost_one_version_read_per_batch(database: Database) -> None:
+    cache = ListCache()
+    _lists(database, cache)  # the first batch loads both lists, never changed (no version row)
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with database.write() as session:
+        sa_event.listen(session.connection(), "before_cursor_execute", record)
+        for _batch in range(2):
+            networks, halts = cache.lists(session)
+            assert networks.match(ip_address("203.0.113.7"), NOW) is None
+            assert halts == ()
+        sa_event.remove(session.connection(), "before_cursor_execute", record)
+    assert [s.split("FROM")[1].split()[0] for s in statements] == ["list_versions"] * 2

@@ -108,8 +108,12 @@ def _locked_head(session: Session) -> tuple[int, str]:
     row = session.connection().execute(_LOCK_HEAD).one_or_none()
     if row is None:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH))
-        return 0, GENESIS_HASH
-    return int(row.seq), str(row.hash)
+        head = (0, GENESIS_HASH)
+    else:
+        head = (int(row.seq), str(row.hash))
+    # Locked until the transaction ends, and a session holds one transaction (Database.write).
+    session.info[_HEAD_KEY] = head
+    return head
 
 
 def verify_chain(session: Session, *, batch: int = 2_000) -> VerifyReport:

@@ -15,10 +15,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from kabuguard.db import in_chunks
+from kabuguard.db import in_chunks, upsert
 from kabuguard.notifications.crypto import FieldCipher
 from kabuguard.notifications.interfaces import InvalidContact
 from kabuguard.notifications.kinds import ChannelKind, Locale, NoticeKind
@@ -132,13 +130,9 @@ def save_profiles(connection: Connection, profiles: Iterable[Profile], now: date
     rows = [_row(profile, now) for profile in profiles]
     if not rows:
         return
-    dialect = connection.dialect.name
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(ProfileRow)
-    upsert = statement.on_conflict_do_update(
-        index_elements=["customer_id"],
-        set_={name: statement.excluded[name] for name in _COLUMNS if name != "customer_id"},
-    )
-    connection.execute(upsert, rows)
+    columns = tuple(name for name in _COLUMNS if name != "customer_id")
+    statement = upsert(connection.dialect.name, ProfileRow, ("customer_id",), columns)
+    connection.execute(statement, rows)
 
 
 def _profile(row: Any) -> Profile:

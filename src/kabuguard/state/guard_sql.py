@@ -7,22 +7,22 @@ networks of the events, the bank accounts of payout changes, and the pivot keys 
 buyers already in the windows). Writes replace whole rows, like the login store: the
 decision service runs one writer at a time. Every keyed row carries `expires`; each flush
 deletes the expired ones, so the table holds only live windows (see docs/order-guard.md).
+These reads and writes run on the driver itself (`kabuguard.hotsql`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
-from kabuguard.db import in_chunks
+from kabuguard.db import Base, upsert
 from kabuguard.enrich.enricher import default_enricher
+from kabuguard.hotsql import Row, delete_below, select_in, upsert_many
 from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price, Side
 from kabuguard.risk.policy import Policy
 from kabuguard.state.coordination import PIVOT_SECONDS, WINDOW_SECONDS
@@ -48,27 +48,10 @@ from kabuguard.state.money import account_key
 from kabuguard.state.trading import symbol_key
 
 FOREVER = 2**62  # reference facts and bank accounts do not expire
-_DIALECTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
-_CUSTOMERS = select(GuardCustomerRow.customer_id, GuardCustomerRow.detail).where(
-    GuardCustomerRow.customer_id.in_(bindparam("ids", expanding=True))
-)
-_NAMES = select(RegisteredNameRow.customer_id, RegisteredNameRow.name_kana).where(
-    RegisteredNameRow.customer_id.in_(bindparam("ids", expanding=True))
-)
-_RESTRICTIONS = select(ProductRestrictionRow.customer_id, ProductRestrictionRow.market).where(
-    ProductRestrictionRow.customer_id.in_(bindparam("ids", expanding=True))
-)
-_KEYS = select(GuardKeyRow.key, GuardKeyRow.detail).where(
-    GuardKeyRow.key.in_(bindparam("keys", expanding=True))
-)
-_EXPIRED = delete(GuardKeyRow).where(GuardKeyRow.expires < bindparam("now"))
 
 
-def _upsert(session: Session, model: Any, keys: list[str], columns: tuple[str, ...]) -> Any:
-    statement: Any = _DIALECTS[session.connection().dialect.name](model)
-    return statement.on_conflict_do_update(
-        index_elements=keys, set_={column: statement.excluded[column] for column in columns}
-    )
+def _upsert(session: Session, model: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    return upsert(session.connection().dialect.name, model, keys, columns)
 
 
 def keys_for(events: Sequence[Event]) -> set[str]:
@@ -103,14 +86,13 @@ class SqlGuardStore:
         memory = GuardMemory(policy)
         connection = self._session.connection()
         customers = sorted({e.customer_id for e in events if e.customer_id is not None})
-        for chunk in in_chunks(customers):
-            for row in connection.execute(_CUSTOMERS, {"ids": chunk}):
-                memory.customers[row.customer_id] = load_record(row.detail)
-            for row in connection.execute(_NAMES, {"ids": chunk}):
-                memory.register_name(row.customer_id, row.name_kana)
-            for row in connection.execute(_RESTRICTIONS, {"ids": chunk}):
-                found = memory.restricted.get(row.customer_id, frozenset())
-                memory.restrict_markets(row.customer_id, found | {row.market})
+        for customer, detail in _of(connection, GuardCustomerRow, "detail", customers):
+            memory.customers[customer] = load_record(detail)
+        for customer, name in _of(connection, RegisteredNameRow, "name_kana", customers):
+            memory.register_name(customer, name)
+        for customer, market in _of(connection, ProductRestrictionRow, "market", customers):
+            found = memory.restricted.get(customer, frozenset())
+            memory.restrict_markets(customer, found | {market})
         self._load_keys(memory, keys_for(events))
         buys = any(isinstance(e, Order) and e.side is Side.BUY for e in events)
         if buys:  # the pivot's second hop: what the risky buyers' IPs and devices touched
@@ -120,9 +102,9 @@ class SqlGuardStore:
 
     def _load_keys(self, memory: GuardMemory, keys: set[str]) -> None:
         connection = self._session.connection()
-        for chunk in in_chunks(sorted(keys)):
-            for row in connection.execute(_KEYS, {"keys": chunk}):
-                _put(memory, row.key, row.detail)
+        found = select_in(connection, GuardKeyRow, ("key", "detail"), "key", sorted(keys))
+        for key, detail in found:
+            _put(memory, key, detail)
 
     def save(self, memory: GuardMemory, now: datetime) -> None:
         connection = self._session.connection()
@@ -132,18 +114,13 @@ class SqlGuardStore:
             for c in sorted(changes.customers)
             if c in memory.customers
         ]
-        if rows:
-            statement = _upsert(self._session, GuardCustomerRow, ["customer_id"], ("detail",))
-            connection.execute(statement, rows)
-        keyed = _keyed_rows(memory)
-        if keyed:
-            statement = _upsert(self._session, GuardKeyRow, ["key"], ("detail", "expires"))
-            connection.execute(statement, keyed)
+        upsert_many(connection, GuardCustomerRow, ("customer_id",), ("detail",), rows)
+        upsert_many(connection, GuardKeyRow, ("key",), ("detail", "expires"), _keyed_rows(memory))
         self._save_cases(memory)
         holds = [_hold_row(h) for h in changes.holds]
         if holds:
             connection.execute(insert(HoldRow), holds)
-        connection.execute(_EXPIRED, {"now": int(now.timestamp())})
+        delete_below(connection, GuardKeyRow, "expires", int(now.timestamp()))
         memory.changes = GuardChanges()
 
     def _save_cases(self, memory: GuardMemory) -> None:
@@ -158,15 +135,13 @@ class SqlGuardStore:
              "status": "open", "note": None}
             for c in cases.values()
         ]  # fmt: skip
-        insert_case: Any = _DIALECTS[connection.dialect.name](CaseRow)
-        statement = insert_case.on_conflict_do_nothing(index_elements=["case_id"])
-        connection.execute(statement, rows)
+        connection.execute(_upsert(self._session, CaseRow, ("case_id",), ()), rows)
         accounts = [
             {"case_id": c.case_id, "customer_id": customer, "role": role.value}
             for c in cases.values()
             for customer, role in sorted(c.accounts.items())
         ]
-        statement = _upsert(self._session, CaseAccountRow, ["case_id", "customer_id"], ("role",))
+        statement = _upsert(self._session, CaseAccountRow, ("case_id", "customer_id"), ("role",))
         connection.execute(statement, accounts)
 
 
@@ -178,6 +153,13 @@ def _buyer_keys(memory: GuardMemory) -> set[str]:
         if weight >= 1.0
         for key in keys
     }
+
+
+def _of(
+    connection: Connection, model: type[Base], column: str, customers: list[str]
+) -> Iterator[Row]:
+    """(customer_id, column) of the customers that have a row in `model`."""
+    return select_in(connection, model, ("customer_id", column), "customer_id", customers)
 
 
 def _put(memory: GuardMemory, key: str, detail: str) -> None:

@@ -5,6 +5,7 @@
 - `login_counters`: one row per (key, bucket) for stuffing buckets, population counts and
   session facts, read with one `IN` query for the group's keys. Every row carries `expires`
   (epoch seconds); each flush deletes the expired ones, so the table stays bounded.
+Counters and profiles are read and written on the driver (`kabuguard.hotsql`).
 Writes replace whole rows: the decision service runs one writer at a time (the audit head
 lock), and the group decided against the rows it loaded, so its values are the new truth.
 """
@@ -16,12 +17,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from kabuguard.db import in_chunks
+from kabuguard.db import in_chunks, upsert
+from kabuguard.hotsql import Row, delete_below, select_in, upsert_many
 from kabuguard.risk.login import Bucket
 from kabuguard.state.codec import dump_profile, dump_session, load_profile, load_session
 from kabuguard.state.login import (
@@ -37,23 +37,17 @@ from kabuguard.state.models import LoginCounterRow, LoginProfileRow
 _PROFILES = select(
     LoginProfileRow.customer_id, LoginProfileRow.profile, LoginProfileRow.exposed_since
 ).where(LoginProfileRow.customer_id.in_(bindparam("customers", expanding=True)))
-_COUNTERS = select(LoginCounterRow).where(
-    LoginCounterRow.key.in_(bindparam("keys", expanding=True))
-)
-_EXPIRED = delete(LoginCounterRow).where(LoginCounterRow.expires < bindparam("now"))
+_COUNTER_COLUMNS = ("key", "bucket", "attempts", "failures", "unknown_usernames", "detail")
+_COUNTER_VALUES = ("attempts", "failures", "unknown_usernames", "detail", "expires")
 _CLEAR_EXPOSED = (
     update(LoginProfileRow)
     .where(LoginProfileRow.customer_id == bindparam("customer"))
     .values(exposed_since=None, exposed_source=None)
 )
-_DIALECTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
-def _upsert(session: Session, model: Any, keys: list[str], columns: tuple[str, ...]) -> Any:
-    statement = _DIALECTS[session.connection().dialect.name](model)
-    return statement.on_conflict_do_update(
-        index_elements=keys, set_={column: statement.excluded[column] for column in columns}
-    )
+def _upsert(session: Session, model: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    return upsert(session.connection().dialect.name, model, keys, columns)
 
 
 class SqlLoginStore:
@@ -71,9 +65,9 @@ class SqlLoginStore:
                     memory.profiles[row.customer_id] = load_profile(row.profile)
                 if row.exposed_since is not None:
                     memory.exposed[row.customer_id] = row.exposed_since
-        for chunk in in_chunks(sorted(keys)):
-            for counter in self._session.execute(_COUNTERS, {"keys": chunk}).scalars():
-                _load_counter(memory, counter)
+        counters = select_in(connection, LoginCounterRow, _COUNTER_COLUMNS, "key", sorted(keys))
+        for counter in counters:
+            _load_counter(memory, counter)
         memory.changes = Changes()
         return memory
 
@@ -84,18 +78,12 @@ class SqlLoginStore:
             {"customer_id": c, "profile": dump_profile(memory.profiles[c])}
             for c in sorted(changes.profiles)
         ]
-        if profiles:
-            statement = _upsert(self._session, LoginProfileRow, ["customer_id"], ("profile",))
-            connection.execute(statement, profiles)
+        upsert_many(connection, LoginProfileRow, ("customer_id",), ("profile",), profiles)
         for customer in sorted(changes.exposed_cleared):
             connection.execute(_CLEAR_EXPOSED, {"customer": customer})
         rows = _counter_rows(memory)
-        if rows:
-            columns = ("attempts", "failures", "unknown_usernames", "detail", "expires")
-            connection.execute(
-                _upsert(self._session, LoginCounterRow, ["key", "bucket"], columns), rows
-            )
-        connection.execute(_EXPIRED, {"now": int(now.timestamp())})
+        upsert_many(connection, LoginCounterRow, ("key", "bucket"), _COUNTER_VALUES, rows)
+        delete_below(connection, LoginCounterRow, "expires", int(now.timestamp()))
         memory.changes = Changes()
 
     def expose(self, customers: Sequence[str], since: datetime, source: str) -> int:
@@ -106,23 +94,27 @@ class SqlLoginStore:
         ]
         if rows:
             statement = _upsert(
-                self._session, LoginProfileRow, ["customer_id"], ("exposed_since", "exposed_source")
+                self._session,
+                LoginProfileRow,
+                ("customer_id",),
+                ("exposed_since", "exposed_source"),
             )
             self._session.connection().execute(statement, rows)
         return len(rows)
 
 
-def _load_counter(memory: LoginMemory, row: LoginCounterRow) -> None:
-    kind = row.key.split(":", 1)[0]
+def _load_counter(memory: LoginMemory, row: Row) -> None:
+    key, start, attempts, failures, unknown_usernames, detail = row
+    kind = key.split(":", 1)[0]
     if kind == "session":
-        assert row.detail is not None
-        memory.sessions[row.key] = load_session(row.detail)
+        assert detail is not None
+        memory.sessions[key] = load_session(detail)
     elif kind == "pop":
-        memory.counts.setdefault(row.key, {})[row.bucket] = row.attempts
+        memory.counts.setdefault(key, {})[start] = attempts
     else:
-        usernames = frozenset(orjson.loads(row.detail or "[]"))
-        bucket = Bucket(row.bucket, row.attempts, row.failures, row.unknown_usernames, usernames)
-        memory.buckets.setdefault(row.key, {})[row.bucket] = bucket
+        usernames = frozenset(orjson.loads(detail or "[]"))
+        bucket = Bucket(start, attempts, failures, unknown_usernames, usernames)
+        memory.buckets.setdefault(key, {})[start] = bucket
 
 
 def _counter_rows(memory: LoginMemory) -> list[dict[str, Any]]:

@@ -15,11 +15,9 @@ from ipaddress import ip_network
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from kabuguard.db import in_chunks
+from kabuguard.db import in_chunks, upsert
 from kabuguard.enrich.enricher import default_enricher
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Restriction, Verdict
@@ -87,32 +85,19 @@ _PRICE_COLUMNS = ("last", "previous_close", "limit_up", "limit_down", "price_at"
 _LOCK_COLUMNS = ("since", "initiated_by", "reason", "event_id")
 
 
-def _upserts(dialect_insert: Any) -> dict[str, Any]:
-    """Insert-or-update statements keyed by what they store, for one dialect."""
-
-    def upsert(model: Any, keys: list[str], columns: tuple[str, ...]) -> Any:
-        statement = dialect_insert(model)
-        return statement.on_conflict_do_update(
-            index_elements=keys, set_={column: statement.excluded[column] for column in columns}
-        )
-
-    return {
-        "instrument": upsert(InstrumentRow, ["market", "symbol"], _INSTRUMENT_COLUMNS),
-        "price": upsert(InstrumentRow, ["market", "symbol"], _PRICE_COLUMNS),
-        "lock": upsert(CustomerLockRow, ["customer_id"], _LOCK_COLUMNS),
-        "halt": upsert(HaltedSymbolRow, ["market", "symbol"], ("reason", "until")),
-        "block": upsert(BlockedNetworkRow, ["network"], ("reason", "until")),
-        "list_version": dialect_insert(ListVersionRow).on_conflict_do_nothing(
-            index_elements=["name"]
-        ),
-    }
-
-
-_UPSERTS = {"postgresql": _upserts(pg_insert), "sqlite": _upserts(sqlite_insert)}
+_UPSERTS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
+    "instrument": (InstrumentRow, ("market", "symbol"), _INSTRUMENT_COLUMNS),
+    "price": (InstrumentRow, ("market", "symbol"), _PRICE_COLUMNS),
+    "lock": (CustomerLockRow, ("customer_id",), _LOCK_COLUMNS),
+    "halt": (HaltedSymbolRow, ("market", "symbol"), ("reason", "until")),
+    "block": (BlockedNetworkRow, ("network",), ("reason", "until")),
+    "list_version": (ListVersionRow, ("name",), ()),
+}
 
 
 def _upsert(session: Session, kind: str) -> Any:
-    return _UPSERTS[session.connection().dialect.name][kind]
+    """Insert-or-update (insert-or-ignore for list versions) of what `kind` stores."""
+    return upsert(session.connection().dialect.name, *_UPSERTS[kind])
 
 
 class ListCache:
@@ -124,7 +109,7 @@ class ListCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._versions: dict[str, int] = {}
+        self._versions: dict[str, int] | None = None  # None: nothing loaded yet
         self._networks = NetworkIndex(())
         self._halts: tuple[SymbolHalt, ...] = ()
 
@@ -145,8 +130,8 @@ class ListCache:
             return self._networks, self._halts
 
     def _stale(self, versions: dict[str, int], name: str) -> bool:
-        # A list never changed has no version row; an empty cache is stale all the same.
-        return name not in self._versions or versions.get(name) != self._versions.get(name)
+        # A list never changed has no version row; every change writes one (`_bump`).
+        return self._versions is None or versions.get(name) != self._versions.get(name)
 
 
 class SqlBatch:

@@ -1,0 +1,159 @@
+"""Statements on the driver: same results as SQLAlchemy's, same errors, visible to listeners."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kabuguard.db import Database
+from kabuguard.hotsql import delete_below, select_in, upsert_many
+from kabuguard.state.guard_models import GuardKeyRow, HoldRow
+from kabuguard.state.models import LoginCounterRow
+
+
+def _key(key: str, detail: str = "{}", expires: int = 100) -> dict[str, Any]:
+    return {"key": key, "detail": detail, "expires": expires}
+
+
+def test_upsert_inserts_then_updates_and_select_reads_back(database: Database) -> None:
+    with database.write() as session:
+        connection = session.connection()
+        upsert_many(
+            connection, GuardKeyRow, ("key",), ("detail", "expires"), [_key("a"), _key("b")]
+        )
+        upsert_many(connection, GuardKeyRow, ("key",), ("detail", "expires"), [_key("a", "[1]", 7)])
+        rows = sorted(
+            select_in(
+                connection, GuardKeyRow, ("key", "detail", "expires"), "key", ["a", "b", "zz"]
+            )
+        )
+    assert rows == [("a", "[1]", 7), ("b", "{}", 100)]
+    with database.read() as session:  # committed like any other statement of the transaction
+        stored = session.execute(select(GuardKeyRow.key, GuardKeyRow.detail)).all()
+    assert sorted(tuple(row) for row in stored) == [("a", "[1]"), ("b", "{}")]
+
+
+def test_select_reads_past_the_parameter_chunk(database: Database) -> None:
+    keys = [f"k-{n:04d}" for n in range(1_203)]  # three IN lists of at most 500
+    with database.write() as session:
+        connection = session.connection()
+        upsert_many(
+            connection, GuardKeyRow, ("key",), ("detail", "expires"), [_key(k) for k in keys]
+        )
+        found = [key for (key,) in select_in(connection, GuardKeyRow, ("key",), "key", keys)]
+    assert sorted(found) == keys
+
+
+def test_composite_keys_and_integer_columns(database: Database) -> None:
+    columns = ("attempts", "failures", "unknown_usernames", "detail", "expires")
+    row = {"key": "ip:x", "bucket": 5, "attempts": 1, "failures": 1, "unknown_usernames": 0}
+    with database.write() as session:
+        connection = session.connection()
+        upsert_many(
+            connection,
+            LoginCounterRow,
+            ("key", "bucket"),
+            columns,
+            [row | {"detail": None, "expires": 9}],
+        )
+        upsert_many(
+            connection,
+            LoginCounterRow,
+            ("key", "bucket"),
+            columns,
+            [row | {"detail": "[]", "expires": 9, "attempts": 4}],
+        )
+        upsert_many(
+            connection,
+            LoginCounterRow,
+            ("key", "bucket"),
+            columns,
+            [row | {"bucket": 6, "detail": None, "expires": 9}],
+        )
+        found = sorted(
+            select_in(
+                connection, LoginCounterRow, ("bucket", "attempts", "detail"), "key", ["ip:x"]
+            )
+        )
+    assert found == [(5, 4, "[]"), (6, 1, None)]
+
+
+def test_delete_below_removes_only_what_expired(database: Database) -> None:
+    with database.write() as session:
+        connection = session.connection()
+        upsert_many(
+            connection,
+            GuardKeyRow,
+            ("key",),
+            ("detail", "expires"),
+            [_key("old", expires=5), _key("new", expires=50)],
+        )
+        delete_below(connection, GuardKeyRow, "expires", 50)
+        left = [
+            key for (key,) in select_in(connection, GuardKeyRow, ("key",), "key", ["old", "new"])
+        ]
+    assert left == ["new"]
+
+
+def test_a_driver_error_is_sqlalchemys_and_rolls_back(database: Database) -> None:
+    def write_a_null_detail() -> None:
+        with database.write() as session:
+            connection = session.connection()
+            upsert_many(connection, GuardKeyRow, ("key",), ("detail", "expires"), [_key("kept")])
+            bad = {"key": "bad", "detail": None, "expires": 1}
+            upsert_many(connection, GuardKeyRow, ("key",), ("detail", "expires"), [bad])
+
+    with pytest.raises(IntegrityError):
+        write_a_null_detail()
+    with database.read() as session:
+        assert session.execute(select(GuardKeyRow.key)).all() == []
+
+
+def test_listeners_see_each_statement(database: Database) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def record(*args: Any) -> None:
+        seen.append((str(args[2]), bool(args[5])))
+
+    with database.write() as session:
+        connection = session.connection()
+        sa_event.listen(connection, "before_cursor_execute", record)
+        upsert_many(connection, GuardKeyRow, ("key",), ("detail", "expires"), [_key("a")])
+        list(select_in(connection, GuardKeyRow, ("key",), "key", ["a"]))
+        delete_below(connection, GuardKeyRow, "expires", 0)
+        sa_event.remove(connection, "before_cursor_execute", record)
+    assert [(sql.split()[0], many) for sql, many in seen] == [
+        ("INSERT", True),
+        ("SELECT", False),
+        ("DELETE", False),
+    ]
+
+
+def test_nothing_to_write_runs_no_statement(database: Database) -> None:
+    seen: list[str] = []
+    with database.write() as session:
+        connection = session.connection()
+        sa_event.listen(connection, "before_cursor_execute", lambda *args: seen.append(args[2]))
+        upsert_many(connection, GuardKeyRow, ("key",), ("detail",), [])
+        assert list(select_in(connection, GuardKeyRow, ("key",), "key", [])) == []
+    assert seen == []
+
+
+def test_refuses_columns_it_cannot_pass_through(database: Database) -> None:
+    with database.write() as session:
+        connection = session.connection()
+        with pytest.raises(TypeError, match=r"holds\.held_at is not text or an integer"):
+            upsert_many(
+                connection,
+                HoldRow,
+                ("event_id",),
+                ("held_at",),
+                [{"event_id": "e", "held_at": datetime.now(UTC)}],
+            )
+        with pytest.raises(KeyError):
+            list(select_in(connection, GuardKeyRow, ("no_such_column",), "key", ["a"]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kabuguard.db import Database
-from kabuguard.hotsql import delete_below, select_in, upsert_many
-from kabuguard.state.guard_models import GuardKeyRow, HoldRow
+from kabuguard.decisions.models import EventRow
+from kabuguard.hotsql import delete_below, insert_many, select_in, upsert_many
+from kabuguard.state.guard_models import GuardKeyRow
 from kabuguard.state.models import LoginCounterRow
 
 
@@ -144,16 +145,33 @@ def test_nothing_to_write_runs_no_statement(database: Database) -> None:
     assert seen == []
 
 
-def test_refuses_columns_it_cannot_pass_through(database: Database) -> None:
+def test_datetimes_are_stored_as_sqlalchemy_stores_them(database: Database) -> None:
+    """Written here and read by the ORM, written by the ORM and read here: the same instants."""
+    at = datetime(2026, 12, 7, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=9)))
+    row = {
+        "event_id": "e-1", "type": "logout", "customer_id": None, "occurred_at": at,
+        "received_at": at + timedelta(seconds=1), "digest": "d", "payload": "{}",
+    }  # fmt: skip
     with database.write() as session:
-        connection = session.connection()
-        with pytest.raises(TypeError, match=r"holds\.held_at is not text or an integer"):
-            upsert_many(
-                connection,
-                HoldRow,
-                ("event_id",),
-                ("held_at",),
-                [{"event_id": "e", "held_at": datetime.now(UTC)}],
+        insert_many(session.connection(), EventRow, [row])
+        session.add(EventRow(**(row | {"event_id": "e-2"})))
+    with database.read() as session:
+        stored = session.get(EventRow, "e-1")
+        assert stored is not None
+        assert (stored.occurred_at, stored.customer_id) == (at, None)
+        assert stored.occurred_at.tzinfo is not None
+        found: dict[str, datetime] = dict(
+            select_in(
+                session.connection(),
+                EventRow,
+                ("event_id", "received_at"),
+                "event_id",
+                ["e-1", "e-2"],
             )
-        with pytest.raises(KeyError):
-            list(select_in(connection, GuardKeyRow, ("no_such_column",), "key", ["a"]))
+        )
+    assert found == {"e-1": at + timedelta(seconds=1), "e-2": at + timedelta(seconds=1)}
+
+
+def test_an_unknown_column_is_refused(database: Database) -> None:
+    with database.read() as session, pytest.raises(KeyError):
+        list(select_in(session.connection(), GuardKeyRow, ("no_such_column",), "key", ["a"]))

@@ -1,29 +1,54 @@
 """The decision path's hottest statements, run on the database driver itself.
 
 SQLAlchemy's execution layer costs 25 to 30 µs a statement before the driver starts, several
-times what a keyed read takes on SQLite, and a decision group issues a score of them (profiled:
-docs/operations.md#performance). These helpers run the same statements straight on the driver
-inside the caller's transaction. They are for text and integer columns only: nothing here
-converts types, so a datetime column must stay on SQLAlchemy.
+times what a keyed read takes on SQLite, and a decision group issued a score of them
+(profiled: docs/operations.md#performance). These helpers run the same statements straight on
+the driver inside the caller's transaction.
 
 The SQL is generated from the table's own metadata, so a renamed column cannot drift, and is
-the same on SQLite and PostgreSQL except the placeholder. A driver error is re-raised as
-SQLAlchemy's, so callers' error handling (the group commit's retry, say) sees no difference,
-and statement listeners are told of each statement before it runs.
+the same on SQLite and PostgreSQL except the placeholder. Values pass through each column
+type's own bind and result processors for the dialect (the UTC datetimes, say), exactly as
+SQLAlchemy would apply them. A driver error is re-raised as SQLAlchemy's, so callers' error
+handling (the group commit's retry, say) sees no difference, and statement listeners are told
+of each statement before it runs.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from kabuguard.db import Base, in_chunks
 
 Row = tuple[Any, ...]
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """One statement's text and the per-column value conversions around it."""
+
+    sql: str
+    binds: tuple[_Processor, ...]  # for the parameters, in placeholder order
+    results: tuple[_Processor, ...] = ()  # for the selected columns
+
+    def bind(self, values: Sequence[Any]) -> Row:
+        return tuple(
+            value if convert is None else convert(value)
+            for convert, value in zip(self.binds, values, strict=True)
+        )
+
+    def result(self, row: Row) -> Row:
+        return tuple(
+            value if convert is None else convert(value)
+            for convert, value in zip(self.results, row, strict=True)
+        )
 
 
 def select_in(
@@ -33,10 +58,20 @@ def select_in(
     key: str,
     values: Sequence[Any],
 ) -> Iterator[Row]:
-    """`SELECT columns FROM model WHERE key IN values`, as plain tuples in `columns` order."""
+    """`SELECT columns FROM model WHERE key IN values`, as tuples in `columns` order."""
+    dialect = connection.dialect
     for chunk in in_chunks(values):
-        sql = _select_sql(connection.dialect.name, _table(model), tuple(columns), key, len(chunk))
-        yield from _run(connection, sql, tuple(chunk), many=False)
+        shape = _select(dialect, _table(model), tuple(columns), key, len(chunk))
+        for row in _run(connection, shape.sql, shape.bind(chunk), many=False):
+            yield shape.result(row)
+
+
+def insert_many(connection: Connection, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows`, dicts with the same keys (the columns written)."""
+    if rows:
+        names = tuple(rows[0])
+        shape = _upsert(connection.dialect, _table(model), (), names)
+        _run(connection, shape.sql, [shape.bind([r[n] for n in names]) for r in rows], many=True)
 
 
 def upsert_many(
@@ -47,17 +82,16 @@ def upsert_many(
     rows: Sequence[dict[str, Any]],
 ) -> None:
     """Insert `rows` (dicts holding `keys` and `columns`); on a key conflict, update `columns`."""
-    if not rows:
-        return
-    names = (*keys, *columns)
-    sql = _upsert_sql(connection.dialect.name, _table(model), tuple(keys), tuple(columns))
-    _run(connection, sql, [tuple(row[name] for name in names) for row in rows], many=True)
+    if rows:
+        names = (*keys, *columns)
+        shape = _upsert(connection.dialect, _table(model), tuple(keys), tuple(columns))
+        _run(connection, shape.sql, [shape.bind([r[n] for n in names]) for r in rows], many=True)
 
 
 def delete_below(connection: Connection, model: type[Base], column: str, bound: Any) -> None:
     """`DELETE FROM model WHERE column < bound` (expiry sweeps)."""
-    sql = _delete_sql(connection.dialect.name, _table(model), column)
-    _run(connection, sql, (bound,), many=False)
+    shape = _delete(connection.dialect, _table(model), column)
+    _run(connection, shape.sql, shape.bind([bound]), many=False)
 
 
 def _run(connection: Connection, sql: str, params: Any, *, many: bool) -> list[Row]:
@@ -82,45 +116,54 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _mark(dialect: str) -> str:
-    return "%s" if dialect == "postgresql" else "?"
+def _mark(dialect: Dialect) -> str:
+    return "%s" if dialect.name == "postgresql" else "?"
 
 
 def _quote(name: str) -> str:
-    # Every column is quoted: "key" is a keyword on both databases.
+    # Every name is quoted: "key" is a keyword on both databases.
     return '"' + name.replace('"', '""') + '"'
 
 
+def _binds(dialect: Dialect, table: Table, names: Sequence[str]) -> tuple[_Processor, ...]:
+    # KeyError names a column the table lacks.
+    return tuple(table.columns[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+
+
+def _results(dialect: Dialect, table: Table, names: Sequence[str]) -> tuple[_Processor, ...]:
+    return tuple(
+        table.columns[n].type.dialect_impl(dialect).result_processor(dialect, None) for n in names
+    )
+
+
+# Cached per dialect and shape: one engine per process, so these stay a handful of entries.
 @functools.cache
-def _select_sql(dialect: str, table: Table, columns: tuple[str, ...], key: str, count: int) -> str:
-    _check(table, (*columns, key))
+def _select(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], key: str, count: int
+) -> _Shape:
     listed = ", ".join(_quote(c) for c in columns)
-    marks = ", ".join([_mark(dialect)] * count)
-    where = f"{_quote(key)} IN ({marks})"
-    return f"SELECT {listed} FROM {table.name} WHERE {where}"  # noqa: S608 (names from metadata)
+    where = f"{_quote(key)} IN ({', '.join([_mark(dialect)] * count)})"
+    sql = f"SELECT {listed} FROM {table.name} WHERE {where}"  # noqa: S608 (names from metadata)
+    return _Shape(sql, _binds(dialect, table, [key] * count), _results(dialect, table, columns))
 
 
 @functools.cache
-def _upsert_sql(dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> str:
-    _check(table, (*keys, *columns))
-    names = ", ".join(_quote(c) for c in (*keys, *columns))
-    marks = ", ".join([_mark(dialect)] * (len(keys) + len(columns)))
-    conflict = ", ".join(_quote(k) for k in keys)
-    updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns)
-    into = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 (as above)
-    return f"{into} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+def _upsert(
+    dialect: Dialect, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> _Shape:
+    """An INSERT; with `keys`, one that updates `columns` on a key conflict."""
+    names = (*keys, *columns)
+    listed = ", ".join(_quote(c) for c in names)
+    marks = ", ".join([_mark(dialect)] * len(names))
+    sql = f"INSERT INTO {table.name} ({listed}) VALUES ({marks})"  # noqa: S608 (as above)
+    if keys:
+        updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns)
+        sql += f" ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    return _Shape(sql, _binds(dialect, table, names))
 
 
 @functools.cache
-def _delete_sql(dialect: str, table: Table, column: str) -> str:
-    _check(table, (column,))
+def _delete(dialect: Dialect, table: Table, column: str) -> _Shape:
     where = f"{_quote(column)} < {_mark(dialect)}"
-    return f"DELETE FROM {table.name} WHERE {where}"  # noqa: S608 (names from metadata)
-
-
-def _check(table: Table, names: Sequence[str]) -> None:
-    """Refuse a column the table lacks, and any whose values the driver would need converted."""
-    for name in names:
-        column = table.columns[name]  # KeyError names a column that does not exist
-        if column.type.python_type not in (str, int):
-            raise TypeError(f"{table.name}.{name} is not text or an integer")
+    sql = f"DELETE FROM {table.name} WHERE {where}"  # noqa: S608 (names from metadata)
+    return _Shape(sql, _binds(dialect, table, [column]))

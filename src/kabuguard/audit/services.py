@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from kabuguard.audit.chain import (
@@ -20,17 +20,12 @@ from kabuguard.audit.chain import (
     verify,
 )
 from kabuguard.audit.models import AuditEntry, AuditHead
+from kabuguard.hotsql import insert_many, upsert_many
 
 _HEAD_KEY = "kabuguard.audit.head"
 
 # Built once: every decision appends, and rebuilding statements costs more than running them.
 _LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-_INSERT_ENTRY = insert(AuditEntry)
-_MOVE_HEAD = (
-    update(AuditHead)
-    .where(AuditHead.id == 1)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +90,10 @@ def append_many(session: Session, entries: Sequence[NewEntry], *, at: datetime) 
         prev_hash = digest
     if rows:
         connection = session.connection()
-        connection.execute(_INSERT_ENTRY, rows)
-        connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+        insert_many(connection, AuditEntry, rows)
+        # The head row exists and is locked (`_locked_head`): this upsert updates it.
+        head = {"id": 1, "seq": seq, "hash": prev_hash}
+        upsert_many(connection, AuditHead, ("id",), ("seq", "hash"), [head])
         session.info[_HEAD_KEY] = (seq, prev_hash)
     return prev_hash
 

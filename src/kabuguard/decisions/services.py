@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from kabuguard.decisions.records import (
     in_force,
     loads,
 )
+from kabuguard.hotsql import insert_many, select_in
 from kabuguard.notifications.planner import NoticeBatch, NoticePlanner
 from kabuguard.risk.engine import decide
 from kabuguard.risk.events import Event
@@ -51,11 +52,6 @@ Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 
 # Built once: constructing statements per call costs more than running them.
-_INSERT_EVENT = insert(EventRow)
-_INSERT_DECISION = insert(DecisionRow)
-_DIGESTS = select(EventRow.event_id, EventRow.digest).where(
-    EventRow.event_id.in_(bindparam("ids", expanding=True))
-)
 _DECISIONS = select(DecisionRow).where(DecisionRow.event_id.in_(bindparam("ids", expanding=True)))
 
 
@@ -272,8 +268,8 @@ class _Writes:
         if not self.events:
             return 0
         connection = session.connection()
-        connection.execute(_INSERT_EVENT, self.events)
-        connection.execute(_INSERT_DECISION, [_decision_row(d, now) for d in self.decisions])
+        insert_many(connection, EventRow, self.events)
+        insert_many(connection, DecisionRow, [_decision_row(d, now) for d in self.decisions])
         state.flush()
         enqueued = self.notices.flush(session, now) if self.notices is not None else 0
         audit.append_many(session, self.audit, at=now)
@@ -281,11 +277,9 @@ class _Writes:
 
 
 def _stored_digests(session: Session, event_ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for chunk in in_chunks(sorted(set(event_ids))):
-        rows = session.connection().execute(_DIGESTS, {"ids": chunk})
-        found.update((row.event_id, row.digest) for row in rows)
-    return found
+    wanted = sorted(set(event_ids))
+    columns = ("event_id", "digest")
+    return dict(select_in(session.connection(), EventRow, columns, "event_id", wanted))
 
 
 def _first_new_occurrences(

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
-from kabuguard.db import in_chunks, upsert
+from kabuguard.hotsql import select_in, upsert_many
 from kabuguard.notifications.crypto import FieldCipher
 from kabuguard.notifications.interfaces import InvalidContact
 from kabuguard.notifications.kinds import ChannelKind, Locale, NoticeKind
@@ -28,9 +28,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9-]+(\.[A-
 _PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _PHONE_NOISE = re.compile(r"[\s()\-.]")
 _COLUMNS = tuple(column.name for column in ProfileRow.__table__.columns)
-_PROFILES = select(
-    *(column for column in ProfileRow.__table__.columns if column.name != "updated_at")
-).where(ProfileRow.customer_id.in_(bindparam("customers", expanding=True)))
+_READ = tuple(name for name in _COLUMNS if name != "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,20 +117,14 @@ def mask_tail(number: str) -> str:
 def load_profiles(connection: Connection, customer_ids: Iterable[str]) -> dict[str, Profile]:
     """Profiles of the customers that have one, in one query per 500 customers."""
     wanted = sorted(set(customer_ids))
-    return {
-        row.customer_id: _profile(row._mapping)
-        for chunk in in_chunks(wanted)
-        for row in connection.execute(_PROFILES, {"customers": chunk})
-    }
+    rows = select_in(connection, ProfileRow, _READ, "customer_id", wanted)
+    return {row[0]: _profile(dict(zip(_READ, row, strict=True))) for row in rows}
 
 
 def save_profiles(connection: Connection, profiles: Iterable[Profile], now: datetime) -> None:
     rows = [_row(profile, now) for profile in profiles]
-    if not rows:
-        return
     columns = tuple(name for name in _COLUMNS if name != "customer_id")
-    statement = upsert(connection.dialect.name, ProfileRow, ("customer_id",), columns)
-    connection.execute(statement, rows)
+    upsert_many(connection, ProfileRow, ("customer_id",), columns, rows)
 
 
 def _profile(row: Any) -> Profile:

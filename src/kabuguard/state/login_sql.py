@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from kabuguard.db import in_chunks, upsert
+from kabuguard.db import upsert
 from kabuguard.hotsql import Row, delete_below, select_in, upsert_many
 from kabuguard.risk.login import Bucket
 from kabuguard.state.codec import dump_profile, dump_session, load_profile, load_session
@@ -34,9 +34,7 @@ from kabuguard.state.login import (
 )
 from kabuguard.state.models import LoginCounterRow, LoginProfileRow
 
-_PROFILES = select(
-    LoginProfileRow.customer_id, LoginProfileRow.profile, LoginProfileRow.exposed_since
-).where(LoginProfileRow.customer_id.in_(bindparam("customers", expanding=True)))
+_PROFILE_COLUMNS = ("customer_id", "profile", "exposed_since")
 _COUNTER_COLUMNS = ("key", "bucket", "attempts", "failures", "unknown_usernames", "detail")
 _COUNTER_VALUES = ("attempts", "failures", "unknown_usernames", "detail", "expires")
 _CLEAR_EXPOSED = (
@@ -59,12 +57,14 @@ class SqlLoginStore:
     def load(self, customers: Sequence[str], keys: Collection[str]) -> LoginMemory:
         memory = LoginMemory()
         connection = self._session.connection()
-        for chunk in in_chunks(sorted(set(customers))):
-            for row in connection.execute(_PROFILES, {"customers": chunk}):
-                if row.profile is not None:
-                    memory.profiles[row.customer_id] = load_profile(row.profile)
-                if row.exposed_since is not None:
-                    memory.exposed[row.customer_id] = row.exposed_since
+        wanted = sorted(set(customers))
+        for customer, profile, exposed_since in select_in(
+            connection, LoginProfileRow, _PROFILE_COLUMNS, "customer_id", wanted
+        ):
+            if profile is not None:
+                memory.profiles[customer] = load_profile(profile)
+            if exposed_since is not None:
+                memory.exposed[customer] = exposed_since
         counters = select_in(connection, LoginCounterRow, _COUNTER_COLUMNS, "key", sorted(keys))
         for counter in counters:
             _load_counter(memory, counter)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kabuguard.db import in_chunks, upsert
 from kabuguard.enrich.enricher import default_enricher
+from kabuguard.hotsql import select_in
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Restriction, Verdict
 from kabuguard.risk.events import Event, Instrument, Price
@@ -44,12 +45,6 @@ from kabuguard.state.networks import NetworkIndex
 BLOCKED_NETWORKS = "blocked_networks"
 HALTED_SYMBOLS = "halted_symbols"
 
-_LOCKS = select(
-    CustomerLockRow.customer_id,
-    CustomerLockRow.since,
-    CustomerLockRow.initiated_by,
-    CustomerLockRow.reason,
-).where(CustomerLockRow.customer_id.in_(bindparam("customers", expanding=True)))
 _RESTRICTIONS = (
     select(
         RestrictionRow.customer_id,
@@ -223,11 +218,11 @@ class SqlBatch:
         self._pending.clear()
 
     def _load_locks(self, customers: list[str]) -> dict[str, CustomerLockState]:
-        return {
-            row.customer_id: CustomerLockState(row.since, row.initiated_by, row.reason)
-            for chunk in in_chunks(customers)
-            for row in self._session.connection().execute(_LOCKS, {"customers": chunk})
-        }
+        columns = ("customer_id", "since", "initiated_by", "reason")
+        rows = select_in(
+            self._session.connection(), CustomerLockRow, columns, "customer_id", customers
+        )
+        return {customer: CustomerLockState(*lock) for customer, *lock in rows}
 
     def _load_restrictions(
         self, customers: list[str], earliest: datetime | None

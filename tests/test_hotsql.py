@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kabuguard.db import Database
 from kabuguard.decisions.models import EventRow
@@ -175,3 +175,29 @@ def test_datetimes_are_stored_as_sqlalchemy_stores_them(database: Database) -> N
 def test_an_unknown_column_is_refused(database: Database) -> None:
     with database.read() as session, pytest.raises(KeyError):
         list(select_in(session.connection(), GuardKeyRow, ("no_such_column",), "key", ["a"]))
+
+
+def test_above_keeps_only_rows_past_the_bound(database: Database) -> None:
+    rows = [_key("a", expires=5), _key("b", expires=6), _key("c", expires=7)]
+    with database.write() as session:
+        connection = session.connection()
+        upsert_many(connection, GuardKeyRow, ("key",), ("detail", "expires"), rows)
+        found = select_in(
+            connection, GuardKeyRow, ("key",), "key", ["a", "b", "c"], above=("expires", 5)
+        )
+        assert sorted(key for (key,) in found) == ["b", "c"]
+
+
+def test_for_update_locks_the_rows_on_postgresql(database: Database) -> None:
+    with database.write() as session:
+        upsert_many(session.connection(), GuardKeyRow, ("key",), ("detail", "expires"), [_key("h")])
+    with database.write() as session:
+        connection = session.connection()
+        rows = select_in(connection, GuardKeyRow, ("key",), "key", ["h"], for_update=True)
+        assert list(rows) == [("h",)]
+        if database.engine.dialect.name != "postgresql":
+            return  # a SQLite writer holds the whole database (BEGIN IMMEDIATE)
+        with database.engine.connect() as other:
+            other.exec_driver_sql("SET lock_timeout = '100ms'")
+            with pytest.raises(OperationalError, match="lock"):
+                other.exec_driver_sql("SELECT key FROM guard_keys WHERE key = 'h' FOR UPDATE")

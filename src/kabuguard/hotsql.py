@@ -57,12 +57,19 @@ def select_in(
     columns: Sequence[str],
     key: str,
     values: Sequence[Any],
+    *,
+    above: tuple[str, Any] | None = None,
+    for_update: bool = False,
 ) -> Iterator[Row]:
-    """`SELECT columns FROM model WHERE key IN values`, as tuples in `columns` order."""
+    """`SELECT columns FROM model WHERE key IN values [AND column > bound]`, as tuples in
+    `columns` order; `for_update` locks the rows read on PostgreSQL (a SQLite transaction
+    that writes holds the whole database already)."""
     dialect = connection.dialect
+    lower, bound = above if above is not None else (None, None)
     for chunk in in_chunks(values):
-        shape = _select(dialect, _table(model), tuple(columns), key, len(chunk))
-        for row in _run(connection, shape.sql, shape.bind(chunk), many=False):
+        shape = _select(dialect, _table(model), tuple(columns), key, len(chunk), lower, for_update)
+        params = [*chunk, bound] if lower is not None else chunk
+        for row in _run(connection, shape.sql, shape.bind(params), many=False):
             yield shape.result(row)
 
 
@@ -138,13 +145,25 @@ def _results(dialect: Dialect, table: Table, names: Sequence[str]) -> tuple[_Pro
 
 # Cached per dialect and shape: one engine per process, so these stay a handful of entries.
 @functools.cache
-def _select(
-    dialect: Dialect, table: Table, columns: tuple[str, ...], key: str, count: int
+def _select(  # noqa: PLR0917 (the cache key is the statement's whole shape)
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    key: str,
+    count: int,
+    lower: str | None,
+    for_update: bool,
 ) -> _Shape:
     listed = ", ".join(_quote(c) for c in columns)
     where = f"{_quote(key)} IN ({', '.join([_mark(dialect)] * count)})"
+    bound = [key] * count
+    if lower is not None:
+        where += f" AND {_quote(lower)} > {_mark(dialect)}"
+        bound.append(lower)
     sql = f"SELECT {listed} FROM {table.name} WHERE {where}"  # noqa: S608 (names from metadata)
-    return _Shape(sql, _binds(dialect, table, [key] * count), _results(dialect, table, columns))
+    if for_update and dialect.name == "postgresql":
+        sql += " FOR UPDATE"
+    return _Shape(sql, _binds(dialect, table, bound), _results(dialect, table, columns))
 
 
 @functools.cache

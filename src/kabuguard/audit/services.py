@@ -20,12 +20,9 @@ from kabuguard.audit.chain import (
     verify,
 )
 from kabuguard.audit.models import AuditEntry, AuditHead
-from kabuguard.hotsql import insert_many, upsert_many
+from kabuguard.hotsql import insert_many, select_in, upsert_many
 
 _HEAD_KEY = "kabuguard.audit.head"
-
-# Built once: every decision appends, and rebuilding statements costs more than running them.
-_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +99,13 @@ def _locked_head(session: Session) -> tuple[int, str]:
     cached: tuple[int, str] | None = session.info.get(_HEAD_KEY)
     if cached is not None:
         return cached
-    row = session.connection().execute(_LOCK_HEAD).one_or_none()
-    if row is None:
+    connection = session.connection()
+    rows = list(select_in(connection, AuditHead, ("seq", "hash"), "id", [1], for_update=True))
+    if not rows:
         session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH))
         head = (0, GENESIS_HASH)
     else:
-        head = (int(row.seq), str(row.hash))
+        head = (int(rows[0][0]), str(rows[0][1]))
     # Locked until the transaction ends, and a session holds one transaction (Database.write).
     session.info[_HEAD_KEY] = head
     return head

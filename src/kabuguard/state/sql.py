@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from kabuguard.db import in_chunks, upsert
+from kabuguard.db import upsert
 from kabuguard.enrich.enricher import default_enricher
-from kabuguard.hotsql import select_in
+from kabuguard.hotsql import Row, select_in
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Restriction, Verdict
 from kabuguard.risk.events import Event, Instrument, Price
@@ -45,25 +45,13 @@ from kabuguard.state.networks import NetworkIndex
 BLOCKED_NETWORKS = "blocked_networks"
 HALTED_SYMBOLS = "halted_symbols"
 
-_RESTRICTIONS = (
-    select(
-        RestrictionRow.customer_id,
-        RestrictionRow.capability,
-        RestrictionRow.until,
-        RestrictionRow.enforcement,
-        RestrictionRow.reason,
-    )
-    .where(RestrictionRow.customer_id.in_(bindparam("customers", expanding=True)))
-    .where(RestrictionRow.until > bindparam("at"))
-    .order_by(RestrictionRow.until, RestrictionRow.id)
-)
+_RESTRICTION_COLUMNS = ("customer_id", "capability", "until", "enforcement", "reason", "id")
 _HALTS = select(
     HaltedSymbolRow.symbol,
     HaltedSymbolRow.market,
     HaltedSymbolRow.reason,
     HaltedSymbolRow.until,
 ).order_by(HaltedSymbolRow.market, HaltedSymbolRow.symbol)
-_LIST_VERSIONS = select(ListVersionRow.name, ListVersionRow.version)
 _INSERT_RESTRICTION = insert(RestrictionRow)
 _DELETE_LOCK = delete(CustomerLockRow).where(CustomerLockRow.customer_id == bindparam("customer"))
 _INSTRUMENT_COLUMNS = (
@@ -111,7 +99,9 @@ class ListCache:
     def lists(self, session: Session) -> tuple[NetworkIndex, tuple[SymbolHalt, ...]]:
         """The blocked networks and every halt, expired ones included (filter by time)."""
         connection = session.connection()
-        versions = {str(name): int(version) for name, version in connection.execute(_LIST_VERSIONS)}
+        names = (BLOCKED_NETWORKS, HALTED_SYMBOLS)
+        found = select_in(connection, ListVersionRow, ("name", "version"), "name", names)
+        versions = {str(name): int(version) for name, version in found}
         with self._lock:
             if self._stale(versions, BLOCKED_NETWORKS):
                 rows = session.execute(select(BlockedNetworkRow)).scalars()
@@ -230,17 +220,14 @@ class SqlBatch:
         found: dict[str, list[Restriction]] = {}
         if earliest is None:
             return found
-        for chunk in in_chunks(customers):
-            params = {"customers": chunk, "at": earliest}
-            for row in self._session.connection().execute(_RESTRICTIONS, params):
-                found.setdefault(row.customer_id, []).append(
-                    Restriction(
-                        capability=Capability(row.capability),
-                        until=row.until,
-                        enforcement=Outcome(row.enforcement),
-                        reason=ReasonCode(row.reason),
-                    )
-                )
+        rows = select_in(
+            self._session.connection(), RestrictionRow, _RESTRICTION_COLUMNS, "customer_id",
+            customers, above=("until", earliest),
+        )  # fmt: skip
+        for customer, capability, until, enforcement, reason, _id in sorted(rows, key=_in_order):
+            found.setdefault(customer, []).append(
+                Restriction(Capability(capability), until, Outcome(enforcement), ReasonCode(reason))
+            )
         return found
 
 
@@ -309,6 +296,11 @@ def _active_halts(session: Session, at: datetime) -> list[SymbolHalt]:
     rows = session.connection().execute(_HALTS)
     halts = (SymbolHalt(r.symbol, r.market, r.reason, r.until) for r in rows)
     return [halt for halt in halts if _in_force(halt.until, at)]
+
+
+def _in_order(row: Row) -> tuple[Any, ...]:
+    """A customer's restrictions, the soonest to end first (then as they were written)."""
+    return (row[2], row[5])
 
 
 def _in_force(until: datetime | None, at: datetime) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
 
 from kabuguard.audit.chain import AuditKind
 from kabuguard.audit.models import AuditEntry
@@ -168,6 +170,67 @@ def test_a_message_whose_dispatchers_kept_dying_is_dead_lettered(
     assert dispatcher.drain() == Report(dead=1)
     assert rows(database)[0].last_error == "gave up after 3 attempts"
     dispatcher.close()
+
+
+def test_inbox_messages_are_delivered_and_recorded_a_batch_in_one_transaction(
+    service: DecisionService, database: Database, notify_settings: Settings, clock: FrozenClock
+) -> None:
+    for n in range(5):
+        decide(service, f.order(f"c-{n}"))
+    writes: list[str] = []
+
+    def record(*args: Any) -> None:
+        writes.append(str(args[2]))
+
+    sa_event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        assert build_dispatcher(notify_settings, database, clock).drain() == Report(delivered=5)
+    finally:
+        sa_event.remove(database.engine, "before_cursor_execute", record)
+    inserts = [w for w in writes if w.startswith("INSERT INTO notification_inbox")]
+    marks = [w for w in writes if w.startswith("UPDATE notification_outbox SET status")]
+    assert (len(inserts), len(marks)) == (1, 1)  # executemany, each once for the batch
+    assert {r.status for r in rows(database)} == {"delivered"}
+    with database.read() as session:
+        stored = session.execute(select(InboxRow.customer_id)).scalars().all()
+    assert sorted(stored) == [f"c-{n}" for n in range(5)]
+
+
+def test_an_inbox_that_cannot_be_written_keeps_the_batch_pending_and_nothing_half_done(
+    service: DecisionService, database: Database, notify_settings: Settings, clock: FrozenClock
+) -> None:
+    decide(service, f.order("c-1"))
+    decide(service, f.order("c-2"))
+    with database.write() as session:  # the inbox table is gone: its inserts fail
+        session.execute(text("ALTER TABLE notification_inbox RENAME TO inbox_away"))
+    dispatcher = build_dispatcher(notify_settings, database, clock)
+    assert dispatcher.drain() == Report(retried=2)
+    assert {(r.status, r.attempts) for r in rows(database)} == {("pending", 1)}
+    assert all("inbox unavailable" in (r.last_error or "") for r in rows(database))
+    with database.write() as session:
+        session.execute(text("ALTER TABLE inbox_away RENAME TO notification_inbox"))
+    clock.advance(timedelta(hours=1))  # past any backoff
+    assert dispatcher.drain() == Report(delivered=2)
+
+
+def test_an_inbox_message_already_stored_is_not_stored_twice(
+    service: DecisionService, database: Database, notify_settings: Settings, clock: FrozenClock
+) -> None:
+    decide(service, f.order("c-1"))
+    outbox = Outbox(database, clock)
+    [claimed] = outbox.claim(10, timedelta(minutes=2))
+    clock.advance(timedelta(minutes=3))  # a dispatcher stored it, then died before recording
+    dispatcher = build_dispatcher(notify_settings, database, clock)
+    with database.write() as session:
+        session.add(
+            InboxRow(
+                idempotency_key=claimed.idempotency_key, customer_id="c-1", kind="order",
+                locale="ja", subject="s", body="b", occurred_at=clock(), created_at=clock(),
+            )
+        )  # fmt: skip
+    assert dispatcher.drain() == Report(delivered=1)
+    with database.read() as session:
+        assert len(session.execute(select(InboxRow)).scalars().all()) == 1
 
 
 def test_a_dead_letter_is_queued_again_on_request_and_audited(

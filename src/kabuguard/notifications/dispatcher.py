@@ -4,7 +4,8 @@ Each message's outcome is committed before the next message is handed over to it
 so a dispatcher killed at any point leaves at most one message sent but not recorded; it is
 sent again, byte for byte the same, once its lease has passed (at-least-once transport, see
 docs/notifications.md). Recording and rendering happen while the SMTP server works on the
-next message's commands (pipeline.py).
+next message's commands (pipeline.py). Messages for a local channel (the inbox) are delivered
+first, all of a batch in the one transaction that records them (exactly once).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from kabuguard.notifications.contacts import contact_context
 from kabuguard.notifications.crypto import FieldCipher, UndecryptableValue
 from kabuguard.notifications.interfaces import (
     Channel,
+    LocalChannel,
     OutboundMessage,
     PermanentFailure,
     StagedChannel,
@@ -83,6 +87,7 @@ class Dispatcher:
         self._outbox = outbox
         self._channels = channels
         self._staged = {k: c for k, c in channels.items() if isinstance(c, StagedChannel)}
+        self._local = {k: c for k, c in channels.items() if isinstance(c, LocalChannel)}
         self._renderer = renderer
         self._cipher = cipher
         self._clock = clock
@@ -94,13 +99,16 @@ class Dispatcher:
     def run_once(self) -> Report:
         """Claim one batch of due messages and handle each of them, in order."""
         claimed = self._outbox.claim(self._batch_size, self._lease)
-        batch: Pipeline[Claimed, Prepared, Report] = Pipeline(claimed, self._prepare)
-        for index, item in enumerate(claimed):
+        local = [item for item in claimed if item.channel in self._local]
+        report = self._deliver_locally(local)
+        remote = [item for item in claimed if item.channel not in self._local]
+        batch: Pipeline[Claimed, Prepared, Report] = Pipeline(remote, self._prepare)
+        for index, item in enumerate(remote):
             if self._clock() >= item.lease:
                 break  # the lease ran out: another dispatcher may own the rest now
             batch.finish(self._handle(item, batch.start(index), batch))
         batch.settle()
-        return sum(batch.results, Report())
+        return sum(batch.results, report)
 
     def drain(self) -> Report:
         """Handle everything due now, batch after batch, then return (`dispatch --once`)."""
@@ -126,6 +134,40 @@ class Dispatcher:
         for channel in self._channels.values():
             channel.close()
 
+    def _deliver_locally(self, items: list[Claimed]) -> Report:
+        """Each local channel's messages in one transaction with their records."""
+        report = Report()
+        ready: dict[ChannelKind, list[tuple[Claimed, OutboundMessage]]] = {}
+        for item in items:
+            if self._clock() >= item.lease:
+                break  # as in the pipeline: the rest may belong to another dispatcher now
+            if item.attempts > self._policy.max_attempts:
+                report += self._dead(item, f"gave up after {item.attempts - 1} attempts")
+            elif isinstance(prepared := self._prepare(item), Exception):
+                report += self._failure(item, prepared)
+            else:
+                ready.setdefault(item.channel, []).append((item, prepared))
+        for kind, pairs in ready.items():
+            messages = [message for _, message in pairs]
+            deliver = partial(self._local[kind].deliver_in, messages=messages)
+            try:
+                self._outbox.deliver_locally([item for item, _ in pairs], deliver)
+            except SQLAlchemyError as error:
+                failure = TransientFailure(f"{kind.value} unavailable: {type(error).__name__}")
+                report = sum((self._failure(item, failure) for item, _ in pairs), report)
+            else:
+                report += Report(delivered=len(pairs))
+        return report
+
+    def _failure(self, item: Claimed, error: Exception) -> Report:
+        """Record why `item` was not delivered: dead, or due again later."""
+        if isinstance(error, PermanentFailure):
+            return self._dead(item, error.reason)
+        if isinstance(error, TransientFailure):
+            return self._later(item, error.reason, error.retry_after)
+        log.error("delivering outbox message %d failed", item.id, exc_info=error)
+        return self._later(item, f"unexpected error: {type(error).__name__}", None)
+
     def _handle(self, item: Claimed, prepared: Prepared, turn: Turn) -> Callable[[], Report]:
         """Send one message; return how to record its outcome (the pipeline does it later, but
         before the next message is handed over)."""
@@ -137,13 +179,8 @@ class Dispatcher:
             self._send(item.channel, prepared, turn)
         except Interrupted:
             raise  # our own recording failed, not this message
-        except PermanentFailure as failure:
-            return partial(self._dead, item, failure.reason)
-        except TransientFailure as failure:
-            return partial(self._later, item, failure.reason, failure.retry_after)
         except Exception as error:  # a bug must cost one message a retry, not the dispatcher
-            log.exception("delivering outbox message %d failed", item.id)
-            return partial(self._later, item, f"unexpected error: {type(error).__name__}", None)
+            return partial(self._failure, item, error)
         return partial(self._delivered, item)
 
     def _prepare(self, item: Claimed) -> Prepared:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+from sqlalchemy.orm import Session
 
 from kabuguard.notifications.kinds import OPTIONAL_KINDS, ChannelKind, Locale, NoticeKind
 
@@ -54,6 +57,17 @@ class StagedChannel(Channel, Protocol):
     def send_staged(self, message: OutboundMessage, turn: Turn) -> None:
         """`send`, calling `turn.meanwhile()` after each write and `turn.handover()` right
         before the one after which the receiver can accept the message."""
+
+
+@runtime_checkable
+class LocalChannel(Channel, Protocol):
+    """A channel whose receiver is kabuguard's own database (the in-app inbox). The dispatcher
+    delivers a whole batch inside the transaction that records it delivered: delivery and
+    record are one atomic step, so such a message is delivered exactly once, and a batch costs
+    one transaction instead of two per message."""
+
+    def deliver_in(self, session: Session, messages: Sequence[OutboundMessage]) -> None:
+        """Store `messages` in the caller's transaction (a repeat of a stored one is a no-op)."""
 
 
 class DeliveryFailure(Exception):

@@ -5,12 +5,13 @@ dispatcher died is simply due again once the lease has passed. PostgreSQL claims
 `FOR UPDATE SKIP LOCKED`, so several dispatchers share the work; SQLite claims under its
 single writer lock. Outcomes are written one message per transaction, each fenced by the
 lease it was claimed under: a dispatcher whose lease was taken over cannot overwrite the
-newer claim.
+newer claim. Messages for a local channel (the inbox) are delivered and recorded together,
+a batch in one transaction (`deliver_locally`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -121,6 +122,15 @@ class Outbox:
     def delivered(self, item: Claimed) -> None:
         params = {"row_id": item.id, "lease": item.lease, "now": self._clock()}
         self._record(_DELIVERED, params)
+
+    def deliver_locally(self, items: Sequence[Claimed], deliver: Callable[[Session], None]) -> None:
+        """Run `deliver` and record every item delivered, in one transaction: a local channel's
+        delivery and its record commit or roll back together."""
+        now = self._clock()
+        params = [{"row_id": item.id, "lease": item.lease, "now": now} for item in items]
+        with self._db.write() as session:
+            deliver(session)
+            session.connection().execute(_DELIVERED, params)
 
     def failed(self, item: Claimed, reason: str, *, retry_at: datetime | None) -> None:
         """Schedule another attempt at `retry_at`, or dead-letter the row when it is None."""

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from kabuguard.db import Database
+from kabuguard.db import Database, upsert
 from kabuguard.notifications.interfaces import OutboundMessage, TransientFailure
 from kabuguard.notifications.models import InboxRow
-
-_INSERT = {
-    "postgresql": pg_insert(InboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"]),
-    "sqlite": sqlite_insert(InboxRow).on_conflict_do_nothing(index_elements=["idempotency_key"]),
-}
 
 
 class InboxChannel:
@@ -25,22 +20,33 @@ class InboxChannel:
         self._clock = clock
 
     def send(self, message: OutboundMessage) -> None:
-        row = {
-            "idempotency_key": message.idempotency_key,
-            "customer_id": message.customer_id,
-            "kind": message.kind.value,
-            "locale": message.locale.value,
-            "subject": message.subject[:300],
-            "body": message.text,
-            "occurred_at": message.occurred_at,
-            "created_at": self._clock(),
-        }
         try:
             with self._database.write() as session:
-                connection = session.connection()
-                connection.execute(_INSERT[connection.dialect.name], row)
+                self.deliver_in(session, [message])
         except SQLAlchemyError as error:
             raise TransientFailure(f"inbox unavailable: {type(error).__name__}") from None
 
+    def deliver_in(self, session: Session, messages: Sequence[OutboundMessage]) -> None:
+        """The dispatcher's way in (a `LocalChannel`): in its transaction, one executemany."""
+        if not messages:
+            return
+        now = self._clock()
+        connection = session.connection()
+        statement = upsert(connection.dialect.name, InboxRow, ("idempotency_key",), ())
+        connection.execute(statement, [_row(message, now) for message in messages])
+
     def close(self) -> None:
         """Nothing to release: the database belongs to the caller."""
+
+
+def _row(message: OutboundMessage, now: datetime) -> dict[str, Any]:
+    return {
+        "idempotency_key": message.idempotency_key,
+        "customer_id": message.customer_id,
+        "kind": message.kind.value,
+        "locale": message.locale.value,
+        "subject": message.subject[:300],
+        "body": message.text,
+        "occurred_at": message.occurred_at,
+        "created_at": now,
+    }

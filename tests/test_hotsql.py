@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from kabuguard.db import Database
 from kabuguard.decisions.models import EventRow
 from kabuguard.hotsql import delete_below, insert_many, select_in, upsert_many
 from kabuguard.state.guard_models import GuardKeyRow
-from kabuguard.state.models import LoginCounterRow
+from kabuguard.state.models import InstrumentRow, LoginCounterRow
 
 
 def _key(key: str, detail: str = "{}", expires: int = 100) -> dict[str, Any]:
@@ -201,3 +201,59 @@ def test_for_update_locks_the_rows_on_postgresql(database: Database) -> None:
             other.exec_driver_sql("SET lock_timeout = '100ms'")
             with pytest.raises(OperationalError, match="lock"):
                 other.exec_driver_sql("SELECT key FROM guard_keys WHERE key = 'h' FOR UPDATE")
+
+
+def test_read_datetimes_come_back_in_utc(database: Database) -> None:
+    at = datetime(2026, 12, 7, 9, 30, tzinfo=timezone(timedelta(hours=9)))
+    row = {
+        "event_id": "e-1", "type": "logout", "customer_id": None, "occurred_at": at,
+        "received_at": at, "digest": "d", "payload": "{}",
+    }  # fmt: skip
+    with database.write() as session:
+        insert_many(session.connection(), EventRow, [row])
+        [(read,)] = select_in(session.connection(), EventRow, ("occurred_at",), "event_id", ["e-1"])
+    assert read == at
+    assert read.utcoffset() == timedelta(0)
+
+
+def test_a_driver_error_hides_the_parameters_as_the_engine_does(database: Database) -> None:
+    secret = "ヤマダ タロウ 0123456"
+    rows = [{"key": "k", "detail": secret, "expires": 1}] * 2  # the same key twice
+    with database.write() as session, pytest.raises(IntegrityError) as raised:
+        insert_many(session.connection(), GuardKeyRow, rows)
+    assert database.engine.hide_parameters
+    assert secret not in str(raised.value)
+    assert "parameters hidden" in str(raised.value)
+
+
+def test_a_value_the_column_cannot_take_is_a_statement_error(database: Database) -> None:
+    naive = datetime(2026, 12, 7, 9, 30)  # noqa: DTZ001 (the point: no zone)
+    row: dict[str, Any] = {"event_id": "e-1", "type": "logout", "customer_id": None}
+    row |= {"occurred_at": naive, "received_at": naive, "digest": "d", "payload": "{}"}
+    with database.write() as session, pytest.raises(StatementError):
+        insert_many(session.connection(), EventRow, [row])
+
+
+def test_key_lists_share_a_few_statement_texts(database: Database) -> None:
+    seen: set[str] = set()
+
+    def record(*args: Any) -> None:
+        seen.add(str(args[2]))
+
+    with database.write() as session:
+        connection = session.connection()
+        rows = [_key(f"k-{n}") for n in range(40)]
+        upsert_many(connection, GuardKeyRow, ("key",), ("detail", "expires"), rows)
+        sa_event.listen(connection, "before_cursor_execute", record)
+        for count in range(17, 33):  # every length from 17 to 32 reads as 32
+            keys = [f"k-{n}" for n in range(count)]
+            assert sorted(
+                k for (k,) in select_in(connection, GuardKeyRow, ("key",), "key", keys)
+            ) == sorted(keys)
+        sa_event.remove(connection, "before_cursor_execute", record)
+    assert len(seen) == 1
+
+
+def test_numeric_columns_are_refused(database: Database) -> None:
+    with database.read() as session, pytest.raises(TypeError, match="numeric columns"):
+        list(select_in(session.connection(), InstrumentRow, ("last",), "symbol", ["7203"]))

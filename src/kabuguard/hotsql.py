@@ -15,19 +15,20 @@ of each statement before it runs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Numeric, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeEngine
 
 from kabuguard.db import Base, in_chunks
 
 Row = tuple[Any, ...]
 _Processor = Callable[[Any], Any] | None
+_IN_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 500)  # 500: in_chunks' largest chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +65,17 @@ def select_in(
     """`SELECT columns FROM model WHERE key IN values [AND column > bound]`, as tuples in
     `columns` order; `for_update` locks the rows read on PostgreSQL (a SQLite transaction
     that writes holds the whole database already)."""
-    dialect = connection.dialect
     lower, bound = above if above is not None else (None, None)
     for chunk in in_chunks(values):
-        shape = _select(dialect, _table(model), tuple(columns), key, len(chunk), lower, for_update)
-        params = [*chunk, bound] if lower is not None else chunk
-        for row in _run(connection, shape.sql, shape.bind(params), many=False):
+        # The list is padded to a few lengths by repeating its last value (IN ignores
+        # repeats), so each query has a handful of texts for the drivers' statement caches.
+        padded = [*chunk, *[chunk[-1]] * (_padded_length(len(chunk)) - len(chunk))]
+        shape = _shape(
+            connection.dialect, "select", _table(model), tuple(columns), key, len(padded),
+            lower, for_update,
+        )  # fmt: skip
+        params = [*padded, bound] if lower is not None else padded
+        for row in _run(connection, shape, [params], many=False):
             yield shape.result(row)
 
 
@@ -77,8 +83,8 @@ def insert_many(connection: Connection, model: type[Base], rows: Sequence[dict[s
     """Insert `rows`, dicts with the same keys (the columns written)."""
     if rows:
         names = tuple(rows[0])
-        shape = _upsert(connection.dialect, _table(model), (), names)
-        _run(connection, shape.sql, [shape.bind([r[n] for n in names]) for r in rows], many=True)
+        shape = _shape(connection.dialect, "upsert", _table(model), (), names)
+        _run(connection, shape, [[r[n] for n in names] for r in rows], many=True)
 
 
 def upsert_many(
@@ -91,36 +97,52 @@ def upsert_many(
     """Insert `rows` (dicts holding `keys` and `columns`); on a key conflict, update `columns`."""
     if rows:
         names = (*keys, *columns)
-        shape = _upsert(connection.dialect, _table(model), tuple(keys), tuple(columns))
-        _run(connection, shape.sql, [shape.bind([r[n] for n in names]) for r in rows], many=True)
+        shape = _shape(connection.dialect, "upsert", _table(model), tuple(keys), tuple(columns))
+        _run(connection, shape, [[r[n] for n in names] for r in rows], many=True)
 
 
 def delete_below(connection: Connection, model: type[Base], column: str, bound: Any) -> None:
     """`DELETE FROM model WHERE column < bound` (expiry sweeps)."""
-    shape = _delete(connection.dialect, _table(model), column)
-    _run(connection, shape.sql, shape.bind([bound]), many=False)
+    shape = _shape(connection.dialect, "delete", _table(model), column)
+    _run(connection, shape, [[bound]], many=False)
 
 
-def _run(connection: Connection, sql: str, params: Any, *, many: bool) -> list[Row]:
-    dbapi = connection.dialect.loaded_dbapi
+def _run(
+    connection: Connection, shape: _Shape, rows: list[Sequence[Any]], *, many: bool
+) -> list[Row]:
+    """Bind and run, raising what SQLAlchemy would: a driver error as `DBAPIError`, a value
+    the column type cannot convert as `StatementError`, with parameters hidden as the engine
+    hides them (they hold customer data)."""
+    dialect = connection.dialect
+    params: Any = None
     cursor = connection.connection.cursor()
-    # Statement listeners (tracing, the tests' statement counts) see these statements too.
-    if connection.dispatch.before_cursor_execute:
-        connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, many)
     try:
+        params = [shape.bind(row) for row in rows] if many else shape.bind(rows[0])
+        # Statement listeners (tracing, the tests' statement counts) see these statements too.
+        if connection.dispatch.before_cursor_execute:
+            connection.dispatch.before_cursor_execute(
+                connection, cursor, shape.sql, params, None, many
+            )
         if many:
-            cursor.executemany(sql, params)
+            cursor.executemany(shape.sql, params)
             return []
-        cursor.execute(sql, params)
+        cursor.execute(shape.sql, params)
         return list(cursor.fetchall()) if cursor.description is not None else []
-    except dbapi.Error as error:
-        raise DBAPIError.instance(sql, params, error, dbapi.Error) from error
+    except Exception as error:
+        raise DBAPIError.instance(
+            shape.sql, params, error, dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters, dialect=dialect, ismulti=many,
+        ) from error  # fmt: skip
     finally:
         cursor.close()
 
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
+
+
+def _padded_length(count: int) -> int:
+    return next((size for size in _IN_SIZES if size >= count), count)
 
 
 def _mark(dialect: Dialect) -> str:
@@ -133,19 +155,34 @@ def _quote(name: str) -> str:
 
 
 def _binds(dialect: Dialect, table: Table, names: Sequence[str]) -> tuple[_Processor, ...]:
-    # KeyError names a column the table lacks.
-    return tuple(table.columns[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+    return tuple(_impl(dialect, table, n).bind_processor(dialect) for n in names)
 
 
 def _results(dialect: Dialect, table: Table, names: Sequence[str]) -> tuple[_Processor, ...]:
-    return tuple(
-        table.columns[n].type.dialect_impl(dialect).result_processor(dialect, None) for n in names
-    )
+    return tuple(_impl(dialect, table, n).result_processor(dialect, None) for n in names)
 
 
-# Cached per dialect and shape: one engine per process, so these stay a handful of entries.
-@functools.cache
-def _select(  # noqa: PLR0917 (the cache key is the statement's whole shape)
+def _impl(dialect: Dialect, table: Table, name: str) -> TypeEngine[Any]:
+    column = table.columns[name]  # KeyError names a column the table lacks
+    if isinstance(column.type, Numeric):  # psycopg's decimal processing needs the type code
+        raise TypeError(f"{table.name}.{name}: numeric columns stay on SQLAlchemy")
+    return column.type.dialect_impl(dialect)
+
+
+_SHAPES: dict[tuple[Any, ...], _Shape] = {}
+
+
+def _shape(dialect: Dialect, kind: str, table: Table, *details: Any) -> _Shape:
+    """The statement of `kind` for `details`, built once per driver (the cache's key holds
+    names, not objects, so test suites' many engines do not pile up in it)."""
+    key = (dialect.name, dialect.driver, kind, table.name, *details)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _SHAPES[key] = _BUILDERS[kind](dialect, table, *details)
+    return shape
+
+
+def _select(  # noqa: PLR0917 (the statement's whole shape)
     dialect: Dialect,
     table: Table,
     columns: tuple[str, ...],
@@ -166,7 +203,6 @@ def _select(  # noqa: PLR0917 (the cache key is the statement's whole shape)
     return _Shape(sql, _binds(dialect, table, bound), _results(dialect, table, columns))
 
 
-@functools.cache
 def _upsert(
     dialect: Dialect, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
 ) -> _Shape:
@@ -181,8 +217,14 @@ def _upsert(
     return _Shape(sql, _binds(dialect, table, names))
 
 
-@functools.cache
 def _delete(dialect: Dialect, table: Table, column: str) -> _Shape:
     where = f"{_quote(column)} < {_mark(dialect)}"
     sql = f"DELETE FROM {table.name} WHERE {where}"  # noqa: S608 (names from metadata)
     return _Shape(sql, _binds(dialect, table, [column]))
+
+
+_BUILDERS: dict[str, Callable[..., _Shape]] = {
+    "select": _select,
+    "upsert": _upsert,
+    "delete": _delete,
+}

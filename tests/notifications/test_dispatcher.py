@@ -204,13 +204,66 @@ def test_an_inbox_that_cannot_be_written_keeps_the_batch_pending_and_nothing_hal
     with database.write() as session:  # the inbox table is gone: its inserts fail
         session.execute(text("ALTER TABLE notification_inbox RENAME TO inbox_away"))
     dispatcher = build_dispatcher(notify_settings, database, clock)
-    assert dispatcher.drain() == Report(retried=2)
+    try:
+        report = dispatcher.drain()
+    finally:  # the PostgreSQL database is shared by the run's tests
+        with database.write() as session:
+            session.execute(text("ALTER TABLE inbox_away RENAME TO notification_inbox"))
+    assert report == Report(retried=2)
     assert {(r.status, r.attempts) for r in rows(database)} == {("pending", 1)}
     assert all("inbox unavailable" in (r.last_error or "") for r in rows(database))
-    with database.write() as session:
-        session.execute(text("ALTER TABLE inbox_away RENAME TO notification_inbox"))
     clock.advance(timedelta(hours=1))  # past any backoff
     assert dispatcher.drain() == Report(delivered=2)
+
+
+def test_one_inbox_message_the_database_refuses_costs_only_itself_an_attempt(
+    service: DecisionService, database: Database, notify_settings: Settings, clock: FrozenClock
+) -> None:
+    for customer in ("c-1", "c-bad", "c-2"):
+        decide(service, f.order(customer))
+    _refuse_inbox_rows_of(database, "c-bad")
+    try:
+        report = build_dispatcher(notify_settings, database, clock).drain()
+    finally:  # the PostgreSQL database is shared by the run's tests
+        with database.write() as session:
+            session.execute(text("DROP TRIGGER refuse" + _ON_INBOX[database.engine.dialect.name]))
+            if database.engine.dialect.name == "postgresql":
+                session.execute(text("DROP FUNCTION refuse()"))
+    assert report == Report(delivered=2, retried=1)
+    by_customer = {r.customer_id: r for r in rows(database)}
+    assert by_customer["c-bad"].status == "pending"
+    assert "inbox unavailable" in (by_customer["c-bad"].last_error or "")
+    assert {by_customer["c-1"].status, by_customer["c-2"].status} == {"delivered"}
+
+
+_ON_INBOX = {"sqlite": "", "postgresql": " ON notification_inbox"}
+
+
+def _refuse_inbox_rows_of(database: Database, customer: str) -> None:
+    """A trigger that fails the insert of one customer's inbox rows (a stand-in for any row
+    the database refuses)."""
+    with database.write() as session:
+        if database.engine.dialect.name == "sqlite":
+            session.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON notification_inbox "
+                    f"WHEN NEW.customer_id = '{customer}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+            return
+        session.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.customer_id = '{customer}' THEN RAISE EXCEPTION 'refused'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        session.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON notification_inbox "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        )
 
 
 def test_an_inbox_message_already_stored_is_not_stored_twice(

@@ -148,16 +148,25 @@ class Dispatcher:
             else:
                 ready.setdefault(item.channel, []).append((item, prepared))
         for kind, pairs in ready.items():
-            messages = [message for _, message in pairs]
-            deliver = partial(self._local[kind].deliver_in, messages=messages)
-            try:
-                self._outbox.deliver_locally([item for item, _ in pairs], deliver)
-            except SQLAlchemyError as error:
-                failure = TransientFailure(f"{kind.value} unavailable: {type(error).__name__}")
-                report = sum((self._failure(item, failure) for item, _ in pairs), report)
-            else:
-                report += Report(delivered=len(pairs))
+            report += self._store(kind, pairs)
         return report
+
+    def _store(self, kind: ChannelKind, pairs: list[tuple[Claimed, OutboundMessage]]) -> Report:
+        """Deliver and record `pairs` in one transaction; should it fail, each message in a
+        transaction of its own, so one bad message costs only itself an attempt."""
+        try:
+            self._outbox.deliver_locally(
+                [item for item, _ in pairs],
+                partial(self._local[kind].deliver_in, messages=[m for _, m in pairs]),
+            )
+        except Exception as error:  # the dispatcher must survive to deliver the rest
+            if len(pairs) > 1:
+                return sum((self._store(kind, [pair]) for pair in pairs), Report())
+            reason = f"{kind.value} unavailable: {type(error).__name__}"
+            if isinstance(error, SQLAlchemyError):
+                return self._failure(pairs[0][0], TransientFailure(reason))
+            return self._failure(pairs[0][0], error)
+        return Report(delivered=len(pairs))
 
     def _failure(self, item: Claimed, error: Exception) -> Report:
         """Record why `item` was not delivered: dead, or due again later."""

@@ -69,7 +69,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
     database = Database.from_settings(settings)
     policies = load_policies(settings)
     dispatcher = DispatcherThread(
-        build_dispatcher(settings, database, clock), settings.dispatch_poll_seconds
+        build_dispatcher(settings, database, clock),
+        settings.dispatch_poll_seconds,
+        settings.dispatch_gather_seconds,
     )
 
     @asynccontextmanager

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     dispatch_in_serve: bool = True
     dispatch_batch_size: int = Field(default=100, ge=1, le=1000)
     dispatch_poll_seconds: float = Field(default=1.0, gt=0)
+    dispatch_gather_seconds: float = Field(default=0.05, ge=0, le=5)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
     dispatch_max_attempts: int = Field(default=12, ge=1)
     dispatch_backoff_base_seconds: float = Field(default=5.0, gt=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from kabuguard.notifications.dispatcher import Dispatcher, Report, RetryPolicy
 from kabuguard.notifications.interfaces import NotDeadLettered, OutboxRowNotFound
 from kabuguard.notifications.models import InboxRow
 from kabuguard.notifications.outbox import _CLAIM, Outbox
-from kabuguard.notifications.wiring import build_dispatcher
+from kabuguard.notifications.wiring import DispatcherThread, build_dispatcher
 from tests import factories as f
 from tests.conftest import FrozenClock
 from tests.notifications import builders as b
@@ -264,6 +265,41 @@ def _refuse_inbox_rows_of(database: Database, customer: str) -> None:
                 "FOR EACH ROW EXECUTE FUNCTION refuse()"
             )
         )
+
+
+def test_a_running_dispatcher_gathers_the_messages_of_decisions_in_quick_succession(
+    service: DecisionService, database: Database, notify_settings: Settings, clock: FrozenClock
+) -> None:
+    claims: list[str] = []
+
+    def record(*args: Any) -> None:
+        if str(args[2]).startswith("UPDATE notification_outbox SET attempts"):
+            claims.append(str(args[2]))
+
+    running = DispatcherThread(
+        build_dispatcher(notify_settings, database, clock), poll_seconds=30, gather_seconds=0.5
+    )
+    sa_event.listen(database.engine, "before_cursor_execute", record)
+    running.start()
+    try:
+        decide(service, f.order("c-0"))
+        running.wake.set()
+        _wait_for_delivered(database, 1)
+        for n in range(1, 10):  # within the half second the dispatcher lets them gather
+            decide(service, f.order(f"c-{n}"))
+            running.wake.set()
+        _wait_for_delivered(database, 10)
+    finally:
+        running.stop()
+        sa_event.remove(database.engine, "before_cursor_execute", record)
+    assert len(claims) == 2
+
+
+def _wait_for_delivered(database: Database, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while sum(r.status == "delivered" for r in rows(database)) < count:
+        assert time.monotonic() < deadline, "the dispatcher did not deliver in time"
+        time.sleep(0.01)
 
 
 def test_an_inbox_message_already_stored_is_not_stored_twice(

@@ -69,7 +69,7 @@ def dispatch_command(
         signal.signal(signal.SIGTERM, finish)
         signal.signal(signal.SIGINT, finish)
         err.print("dispatching notifications; stop with Ctrl+C or SIGTERM")
-        dispatcher.run(stop, wake, settings.dispatch_poll_seconds)
+        dispatcher.run(stop, wake, settings.dispatch_poll_seconds, settings.dispatch_gather_seconds)
 
 
 def _outbox_commands(group: typer.Typer) -> None:

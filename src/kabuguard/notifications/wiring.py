@@ -96,10 +96,13 @@ def build_planner(settings: Settings, on_enqueued: Callable[[], None]) -> Notice
 class DispatcherThread:
     """The dispatcher inside `serve`: woken when decisions enqueue messages, else polling."""
 
-    def __init__(self, dispatcher: Dispatcher, poll_seconds: float) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, poll_seconds: float, gather_seconds: float = 0.0
+    ) -> None:
         self.wake = threading.Event()
         self._dispatcher = dispatcher
         self._poll_seconds = poll_seconds
+        self._gather_seconds = gather_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -107,7 +110,7 @@ class DispatcherThread:
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._dispatcher.run,
-            args=(self._stop, self.wake, self._poll_seconds),
+            args=(self._stop, self.wake, self._poll_seconds, self._gather_seconds),
             name="kabuguard-dispatcher",
             daemon=True,
         )

@@ -257,3 +257,14 @@ def test_key_lists_share_a_few_statement_texts(database: Database) -> None:
 def test_numeric_columns_are_refused(database: Database) -> None:
     with database.read() as session, pytest.raises(TypeError, match="numeric columns"):
         list(select_in(session.connection(), InstrumentRow, ("last",), "symbol", ["7203"]))
+
+
+def test_skip_existing_leaves_a_stored_row_as_it_is(database: Database) -> None:
+    with database.write() as session:
+        connection = session.connection()
+        insert_many(connection, GuardKeyRow, [_key("a", "first")], skip_existing=("key",))
+        insert_many(
+            connection, GuardKeyRow, [_key("a", "second"), _key("b")], skip_existing=("key",)
+        )
+        found = sorted(select_in(connection, GuardKeyRow, ("key", "detail"), "key", ["a", "b"]))
+    assert found == [("a", "first"), ("b", "{}")]

@@ -10,7 +10,6 @@ latency — and a file lock beside the database keeps other processes (the CLI) 
 from __future__ import annotations
 
 import fcntl
-import functools
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,8 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -226,24 +223,6 @@ def _sqlite_file(url: str) -> str | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return database
-
-
-_DIALECT_INSERTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
-
-
-@functools.cache
-def upsert(dialect: str, model: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET columns, or DO NOTHING without columns.
-
-    Built once per dialect and shape: building one walks the table's columns, which cost more
-    than running the statement on the decision path (profiled).
-    """
-    statement = _DIALECT_INSERTS[dialect](model)
-    if not columns:
-        return statement.on_conflict_do_nothing(index_elements=list(keys))
-    return statement.on_conflict_do_update(
-        index_elements=list(keys), set_={column: statement.excluded[column] for column in columns}
-    )
 
 
 def in_chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

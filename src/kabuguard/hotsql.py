@@ -40,16 +40,17 @@ class _Shape:
     results: tuple[_Processor, ...] = ()  # for the selected columns
 
     def bind(self, values: Sequence[Any]) -> Row:
-        return tuple(
-            value if convert is None else convert(value)
-            for convert, value in zip(self.binds, values, strict=True)
-        )
+        return _convert(self.binds, values)
 
     def result(self, row: Row) -> Row:
-        return tuple(
-            value if convert is None else convert(value)
-            for convert, value in zip(self.results, row, strict=True)
-        )
+        return _convert(self.results, row)
+
+
+def _convert(processors: tuple[_Processor, ...], values: Sequence[Any]) -> Row:
+    return tuple(
+        value if convert is None else convert(value)
+        for convert, value in zip(processors, values, strict=True)
+    )
 
 
 def select_in(
@@ -79,12 +80,17 @@ def select_in(
             yield shape.result(row)
 
 
-def insert_many(connection: Connection, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows`, dicts with the same keys (the columns written)."""
+def insert_many(
+    connection: Connection,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_existing: Sequence[str] = (),
+) -> None:
+    """Insert `rows`, dicts with the same keys (the columns written); with `skip_existing`
+    (a unique key), a row whose key is stored already is left as it is."""
     if rows:
-        names = tuple(rows[0])
-        shape = _shape(connection.dialect, "upsert", _table(model), (), names)
-        _run(connection, shape, [[r[n] for n in names] for r in rows], many=True)
+        _write(connection, model, tuple(rows[0]), tuple(skip_existing), (), rows)
 
 
 def upsert_many(
@@ -96,9 +102,19 @@ def upsert_many(
 ) -> None:
     """Insert `rows` (dicts holding `keys` and `columns`); on a key conflict, update `columns`."""
     if rows:
-        names = (*keys, *columns)
-        shape = _shape(connection.dialect, "upsert", _table(model), tuple(keys), tuple(columns))
-        _run(connection, shape, [[r[n] for n in names] for r in rows], many=True)
+        _write(connection, model, (*keys, *columns), tuple(keys), tuple(columns), rows)
+
+
+def _write(  # noqa: PLR0917 (the statement's whole shape, then the rows)
+    connection: Connection,
+    model: type[Base],
+    names: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    shape = _shape(connection.dialect, "insert", _table(model), names, conflict, update)
+    _run(connection, shape, [[row[name] for name in names] for row in rows], many=True)
 
 
 def delete_below(connection: Connection, model: type[Base], column: str, bound: Any) -> None:
@@ -203,17 +219,21 @@ def _select(  # noqa: PLR0917 (the statement's whole shape)
     return _Shape(sql, _binds(dialect, table, bound), _results(dialect, table, columns))
 
 
-def _upsert(
-    dialect: Dialect, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+def _insert(
+    dialect: Dialect,
+    table: Table,
+    names: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
 ) -> _Shape:
-    """An INSERT; with `keys`, one that updates `columns` on a key conflict."""
-    names = (*keys, *columns)
+    """An INSERT of `names`; on a `conflict` key, update `update`, or with none do nothing."""
     listed = ", ".join(_quote(c) for c in names)
     marks = ", ".join([_mark(dialect)] * len(names))
     sql = f"INSERT INTO {table.name} ({listed}) VALUES ({marks})"  # noqa: S608 (as above)
-    if keys:
-        updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns)
-        sql += f" ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    if conflict:
+        updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in update)
+        action = f"DO UPDATE SET {updates}" if update else "DO NOTHING"
+        sql += f" ON CONFLICT ({', '.join(_quote(k) for k in conflict)}) {action}"
     return _Shape(sql, _binds(dialect, table, names))
 
 
@@ -225,6 +245,6 @@ def _delete(dialect: Dialect, table: Table, column: str) -> _Shape:
 
 _BUILDERS: dict[str, Callable[..., _Shape]] = {
     "select": _select,
-    "upsert": _upsert,
+    "insert": _insert,
     "delete": _delete,
 }

@@ -20,9 +20,9 @@ import orjson
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
-from kabuguard.db import Base, upsert
+from kabuguard.db import Base
 from kabuguard.enrich.enricher import default_enricher
-from kabuguard.hotsql import Row, delete_below, select_in, upsert_many
+from kabuguard.hotsql import Row, delete_below, insert_many, select_in, upsert_many
 from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price, Side
 from kabuguard.risk.policy import Policy
 from kabuguard.state.coordination import PIVOT_SECONDS, WINDOW_SECONDS
@@ -48,10 +48,6 @@ from kabuguard.state.money import account_key
 from kabuguard.state.trading import symbol_key
 
 FOREVER = 2**62  # reference facts and bank accounts do not expire
-
-
-def _upsert(session: Session, model: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
-    return upsert(session.connection().dialect.name, model, keys, columns)
 
 
 def keys_for(events: Sequence[Event]) -> set[str]:
@@ -135,14 +131,13 @@ class SqlGuardStore:
              "status": "open", "note": None}
             for c in cases.values()
         ]  # fmt: skip
-        connection.execute(_upsert(self._session, CaseRow, ("case_id",), ()), rows)
+        insert_many(connection, CaseRow, rows, skip_existing=("case_id",))
         accounts = [
             {"case_id": c.case_id, "customer_id": customer, "role": role.value}
             for c in cases.values()
             for customer, role in sorted(c.accounts.items())
         ]
-        statement = _upsert(self._session, CaseAccountRow, ("case_id", "customer_id"), ("role",))
-        connection.execute(statement, accounts)
+        upsert_many(connection, CaseAccountRow, ("case_id", "customer_id"), ("role",), accounts)
 
 
 def _buyer_keys(memory: GuardMemory) -> set[str]:

@@ -20,7 +20,6 @@ import orjson
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from kabuguard.db import upsert
 from kabuguard.hotsql import Row, delete_below, select_in, upsert_many
 from kabuguard.risk.login import Bucket
 from kabuguard.state.codec import dump_profile, dump_session, load_profile, load_session
@@ -42,10 +41,6 @@ _CLEAR_EXPOSED = (
     .where(LoginProfileRow.customer_id == bindparam("customer"))
     .values(exposed_since=None, exposed_source=None)
 )
-
-
-def _upsert(session: Session, model: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
-    return upsert(session.connection().dialect.name, model, keys, columns)
 
 
 class SqlLoginStore:
@@ -92,14 +87,8 @@ class SqlLoginStore:
             {"customer_id": c, "exposed_since": since, "exposed_source": source}
             for c in sorted(set(customers))
         ]
-        if rows:
-            statement = _upsert(
-                self._session,
-                LoginProfileRow,
-                ("customer_id",),
-                ("exposed_since", "exposed_source"),
-            )
-            self._session.connection().execute(statement, rows)
+        columns = ("exposed_since", "exposed_source")
+        upsert_many(self._session.connection(), LoginProfileRow, ("customer_id",), columns, rows)
         return len(rows)
 
 

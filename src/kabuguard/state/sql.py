@@ -15,9 +15,10 @@ from ipaddress import ip_network
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from kabuguard.db import upsert
 from kabuguard.enrich.enricher import default_enricher
 from kabuguard.hotsql import Row, select_in
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
@@ -68,19 +69,32 @@ _PRICE_COLUMNS = ("last", "previous_close", "limit_up", "limit_down", "price_at"
 _LOCK_COLUMNS = ("since", "initiated_by", "reason", "event_id")
 
 
-_UPSERTS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
-    "instrument": (InstrumentRow, ("market", "symbol"), _INSTRUMENT_COLUMNS),
-    "price": (InstrumentRow, ("market", "symbol"), _PRICE_COLUMNS),
-    "lock": (CustomerLockRow, ("customer_id",), _LOCK_COLUMNS),
-    "halt": (HaltedSymbolRow, ("market", "symbol"), ("reason", "until")),
-    "block": (BlockedNetworkRow, ("network",), ("reason", "until")),
-    "list_version": (ListVersionRow, ("name",), ()),
-}
+def _upserts(dialect_insert: Any) -> dict[str, Any]:
+    """Insert-or-update statements keyed by what they store, for one dialect."""
+
+    def upsert(model: Any, keys: list[str], columns: tuple[str, ...]) -> Any:
+        statement = dialect_insert(model)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={column: statement.excluded[column] for column in columns}
+        )
+
+    return {
+        "instrument": upsert(InstrumentRow, ["market", "symbol"], _INSTRUMENT_COLUMNS),
+        "price": upsert(InstrumentRow, ["market", "symbol"], _PRICE_COLUMNS),
+        "lock": upsert(CustomerLockRow, ["customer_id"], _LOCK_COLUMNS),
+        "halt": upsert(HaltedSymbolRow, ["market", "symbol"], ("reason", "until")),
+        "block": upsert(BlockedNetworkRow, ["network"], ("reason", "until")),
+        "list_version": dialect_insert(ListVersionRow).on_conflict_do_nothing(
+            index_elements=["name"]
+        ),
+    }
+
+
+_UPSERTS = {"postgresql": _upserts(pg_insert), "sqlite": _upserts(sqlite_insert)}
 
 
 def _upsert(session: Session, kind: str) -> Any:
-    """Insert-or-update (insert-or-ignore for list versions) of what `kind` stores."""
-    return upsert(session.connection().dialect.name, *_UPSERTS[kind])
+    return _UPSERTS[session.connection().dialect.name][kind]
 
 
 class ListCache:

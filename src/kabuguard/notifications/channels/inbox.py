@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from kabuguard.db import Database, upsert
+from kabuguard.db import Database
+from kabuguard.hotsql import insert_many
 from kabuguard.notifications.interfaces import OutboundMessage, TransientFailure
 from kabuguard.notifications.models import InboxRow
 
@@ -28,12 +29,9 @@ class InboxChannel:
 
     def deliver_in(self, session: Session, messages: Sequence[OutboundMessage]) -> None:
         """The dispatcher's way in (a `LocalChannel`): in its transaction, one executemany."""
-        if not messages:
-            return
         now = self._clock()
-        connection = session.connection()
-        statement = upsert(connection.dialect.name, InboxRow, ("idempotency_key",), ())
-        connection.execute(statement, [_row(message, now) for message in messages])
+        rows = [_row(message, now) for message in messages]
+        insert_many(session.connection(), InboxRow, rows, skip_existing=("idempotency_key",))
 
     def close(self) -> None:
         """Nothing to release: the database belongs to the caller."""

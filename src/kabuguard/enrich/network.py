@@ -8,12 +8,12 @@ cached: a population reuses few addresses, and a lookup costs tens of microsecon
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
 
 from geoip2fast import GeoIP2Fast
 
 from kabuguard.enrich.asn_classes import asn_class
+from kabuguard.risk.addresses import block_of, parse_address
 from kabuguard.risk.login import UNKNOWN_NETWORK, AsnClass, NetworkFacts, Unknown
 
 # This file answers IPv4 and IPv6 with the AS organisation's name and the country (GeoLite2).
@@ -37,11 +37,9 @@ class NetworkLookup:
         if raw is None or not raw.strip():
             return UNKNOWN_NETWORK
         try:
-            address = ip_address(raw.strip())
+            address = parse_address(raw)
         except ValueError:
             return _unknown(None, Unknown.UNPARSEABLE)
-        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # dual-stack sockets report IPv4 clients this way
         text = str(address)
         if address.is_private or address.is_loopback or address.is_link_local:
             return _unknown(text, Unknown.PRIVATE)
@@ -51,14 +49,8 @@ class NetworkLookup:
         name = str(found.asn_name or "")
         country = str(found.country_code or "")
         if not name or name == "IANA.ORG" or country in _NO_COUNTRY:
-            return _unknown(text, Unknown.NOT_IN_DATA, prefix(address))
-        return NetworkFacts(text, prefix(address), name, country, asn_class(name))
-
-
-def prefix(address: IPv4Address | IPv6Address) -> str:
-    """The /24 of an IPv4 address or the /48 of an IPv6 one: a customer's or a proxy's block."""
-    length = 24 if address.version == 4 else 48
-    return str(ip_network((address, length), strict=False))
+            return _unknown(text, Unknown.NOT_IN_DATA, block_of(address))
+        return NetworkFacts(text, block_of(address), name, country, asn_class(name))
 
 
 def _unknown(ip: str | None, why: Unknown, block: str | None = None) -> NetworkFacts:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Network, IPv6Network
 
+from kabuguard.risk.addresses import IPAddress, parse_address
 from kabuguard.risk.decisions import Restriction
 from kabuguard.risk.login import LoginSignals
 from kabuguard.risk.money import NO_MONEY, MoneySignals
 from kabuguard.risk.trading import NO_TRADING, TradingSignals
 
-IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
 
@@ -49,13 +49,9 @@ class ParsedIP:
         if raw is None or raw == "":
             return cls(address=None, unparseable=False)
         try:
-            address = ip_address(raw.strip())
+            return cls(address=parse_address(raw), unparseable=False)
         except ValueError:
             return cls(address=None, unparseable=True)
-        # Dual-stack sockets report IPv4 clients as ::ffff:a.b.c.d; judge them as IPv4.
-        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-            return cls(address=address.ipv4_mapped, unparseable=False)
-        return cls(address=address, unparseable=False)
 
 
 @dataclass(frozen=True, slots=True)

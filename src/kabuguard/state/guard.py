@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 
+from kabuguard.risk.addresses import is_global
 from kabuguard.risk.codes import Capability, Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.events import (
@@ -330,7 +331,7 @@ def pivot_keys(event: Event, login: LoginSignals | None) -> list[str]:
     # Private, shared (CGNAT) and reserved addresses, and mobile carriers' exits, are shared
     # by strangers: pivoting on them would hold the buys of people who merely shared a NAT.
     shared = network is not None and network.asn_class is AsnClass.MOBILE
-    keys = [f"ip:{address}"] if address is not None and address.is_global and not shared else []
+    keys = [f"ip:{address}"] if address is not None and is_global(address) and not shared else []
     if event.device_id:
         keys.append(f"dev:{event.device_id[:200]}")
     if network is not None and network.anonymising and network.prefix:

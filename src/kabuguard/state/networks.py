@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from ipaddress import ip_network
 
-from kabuguard.risk.signals import BlockedNetwork, IPAddress, IPNetwork
+from kabuguard.risk.addresses import IPAddress
+from kabuguard.risk.signals import BlockedNetwork, IPNetwork
 
 
 class NetworkIndex:

@@ -3,23 +3,21 @@
 Only what parses is shown. A user agent is attacker-controlled text: printing it raw would let
 an attacker write into the broker's own security mail ("call 0120-… / visit …"), so only the
 browser and system families ua-parser recognises are shown, reduced to letters and digits.
-The network data loads once per process (about 0.4 s), on the first message that needs it.
+The network data is the enrichment's own copy (`enrich.network.geo_database`): one per process.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from ipaddress import ip_address
-from typing import Any
 
-from geoip2fast import GeoIP2Fast
 from ua_parser import parse
 
+from kabuguard.enrich.network import geo_database
 from kabuguard.notifications.kinds import Locale
 
-_GEO_DATA = "geoip2fast-asn-ipv6.dat.gz"  # IPv4 and IPv6, with AS names (GeoLite2-derived)
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ]+")
 _COUNTRIES_JA = {
     "JP": "日本",
@@ -63,7 +61,7 @@ def origin_of(raw_ip: str | None, locale: Locale) -> Origin:
 
 @lru_cache(maxsize=4096)
 def _lookup(address: str, locale: Locale) -> Origin:
-    found = _geo().lookup(address)
+    found = geo_database().lookup(address)
     code = str(found.country_code)
     if len(code) != 2 or not code.isalpha():
         return Origin(address, None, None)
@@ -88,8 +86,3 @@ def device_summary(user_agent: str | None) -> str | None:
 
 def _safe(text: str) -> str:
     return _UNSAFE.sub(" ", text).strip()[:40]
-
-
-@cache
-def _geo() -> Any:
-    return GeoIP2Fast(geoip2fast_data_file=_GEO_DATA, verbose=False)

@@ -81,3 +81,23 @@ def test_syncing_a_database_without_a_log_is_harmless(tmp_path: Path) -> None:
     log = WriteAheadLog(str(tmp_path / "none.db"), nullcontext(), busy_timeout_ms=100)
     log.sync()
     assert not os.path.exists(tmp_path / "none.db-wal")
+
+
+def test_a_writer_that_never_pauses_still_lets_the_log_restart(
+    database: Database, tmp_path: Path
+) -> None:
+    """Passive checkpoints alone never catch up with back-to-back commits (the log grew to
+    RESTART_BYTES); the tail copied under the writer lock lets each one restart it."""
+    database.start_background_checkpoints()
+    largest = 0
+    try:
+        with database.write() as session:
+            session.execute(text("CREATE TABLE filler (blob BLOB)"))
+        for _ in range(1_200):  # about 60 MiB of log in small commits, as a busy server makes
+            with database.write() as session:
+                session.execute(text("INSERT INTO filler VALUES (randomblob(50000))"))
+            largest = max(largest, _log_size(tmp_path))
+    finally:
+        database.stop_background_checkpoints()
+    assert largest <= 3 * CHECKPOINT_BYTES
+    database.dispose()

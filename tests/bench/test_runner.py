@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
+from kabuguard import migrations
 from kabuguard.bench import runner, workload
+from kabuguard.db import Database
+from kabuguard.notifications.kinds import Status
+from kabuguard.notifications.models import OutboxRow
 from kabuguard.parsing import parse_event
 
 
@@ -44,3 +51,32 @@ def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> 
     middle = sorted(run["throughput_per_s"] for run in closed_runs)[1]
     assert written["http"]["closed_loop"]["throughput_per_s"] == middle
     assert len(written["echo_runs"]) == 3
+    # Before each of the six HTTP runs the bench waited for the notices left behind.
+    assert len(written["http"]["seconds_waited_for_notices"]) == 6
+
+
+def test_a_run_waits_for_due_notices_and_not_for_later_retries(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    migrations.upgrade(url)
+    now = datetime.now(UTC)
+    database = Database(url)
+    try:
+        with database.write() as session:
+            later = now + timedelta(hours=1)
+            session.add_all([_outbox_row("due", now), _outbox_row("later", later)])
+        assert runner._notices_delivered(url, limit_s=0.3) >= 0.3  # the due one is still there
+        with database.write() as session:
+            session.execute(update(OutboxRow).where(OutboxRow.idempotency_key == "due").values(
+                status=Status.DELIVERED.value, delivered_at=now
+            ))  # fmt: skip
+        assert runner._notices_delivered(url, limit_s=5) == 0.0  # a retry due later: no wait
+    finally:
+        database.dispose()
+
+
+def _outbox_row(key: str, due: datetime) -> OutboxRow:
+    return OutboxRow(
+        idempotency_key=key, event_id=key, customer_id="c1", channel="inbox", kind="login",
+        locale="ja", context="{}", status=Status.PENDING.value, attempts=0,
+        next_attempt_at=due, created_at=due,
+    )  # fmt: skip

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import func, select
 
 from kabuguard import migrations
 from kabuguard.apikeys import services as apikeys
@@ -36,6 +37,8 @@ from kabuguard.bench.orders import measure_order_decisions
 from kabuguard.config import DEVELOPMENT_PEPPER
 from kabuguard.db import Database
 from kabuguard.notifications import bench as notification_bench
+from kabuguard.notifications.kinds import Status
+from kabuguard.notifications.models import OutboxRow
 from kabuguard.replay import replay
 from kabuguard.risk.policy import Policy
 from kabuguard.simulate import bench as simulate_bench
@@ -144,18 +147,45 @@ def bench_http(options: BenchOptions) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     closed: list[LoadResult] = []
     opened: list[LoadResult] = []
+    waited: list[float] = []
     with _server([_kabuguard(), "serve"], env) as port:
         for _ in range(options.repeat):
+            waited.append(_notices_delivered(database_url))
             closed.append(_load(port, "/v1/events", "closed", headers, options, rate=None))
+            waited.append(_notices_delivered(database_url))
             opened.append(_load(port, "/v1/events", "open", headers, options, rate=500.0))
     return {
         "database": "sqlite" if database_url.startswith("sqlite") else "postgresql",
         "repeat": options.repeat,
+        "seconds_waited_for_notices": waited,
         "closed_loop": asdict(_median(closed, by="throughput_per_s")),
         "open_loop_500": asdict(_median(opened, by="p99_ms")),
         "closed_loop_runs": [asdict(run) for run in closed],
         "open_loop_500_runs": [asdict(run) for run in opened],
     }
+
+
+def _notices_delivered(database_url: str, limit_s: float = 60.0) -> float:
+    """Wait until the server has delivered the notices due so far, and return how long that
+    took. A closed-loop run leaves thousands behind, and delivering them would otherwise
+    compete with the next run's decisions: each run starts from the same steady state."""
+    database = Database(database_url)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < limit_s:
+            with database.read() as session:
+                due = session.scalar(
+                    select(func.count())
+                    .select_from(OutboxRow)
+                    .where(OutboxRow.status == Status.PENDING.value)
+                    .where(OutboxRow.next_attempt_at <= datetime.now(UTC))
+                )
+            if not due:
+                break
+            time.sleep(0.2)
+    finally:
+        database.dispose()
+    return round(time.monotonic() - started, 1)
 
 
 def bench_echo(options: BenchOptions) -> list[LoadResult]:

@@ -47,7 +47,7 @@ def replay(
     on_bad_line: Callable[[BadLine], None] = lambda _line: None,
     on_progress: Callable[[int], None] = lambda _bytes: None,
 ) -> ReplaySummary:
-    state = MemoryState(guard=GuardMemory(live))
+    state = MemoryState(guard=GuardMemory(live), keep_changes=False)
     summary = ReplaySummary()
     for number, line in enumerate(lines, start=1):
         on_progress(len(line))

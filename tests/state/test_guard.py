@@ -19,10 +19,11 @@ from kabuguard.risk.events import Event
 from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.trading import buyer_weight
-from kabuguard.state.guard import CustomerRecord, GuardMemory
+from kabuguard.state.guard import SWEEP_FLOOR, CustomerRecord, GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import dump_record, load_record
 from kabuguard.state.guard_models import CaseAccountRow, HoldRow
 from kabuguard.state.guard_sql import SqlGuardStore
+from kabuguard.state.login import Changes
 from kabuguard.state.memory import MemoryState
 from tests import factories
 from tests.state.test_conformance import Impl, impl  # noqa: F401 - the shared fixture
@@ -190,6 +191,34 @@ def test_an_applying_policy_halts_buys_of_the_symbol() -> None:
     verdict = judge(later, state.signals_for(later), policy)
     assert ReasonCode.ORDER_SYMBOL_HALTED in _codes(verdict)
     assert verdict.outcome is Outcome.DENY
+
+
+def test_a_case_leaves_memory_once_its_alert_is_over() -> None:
+    """Replay keeps one state for a whole history: cases must not pile up in it."""
+    policy = _coordination_policy()
+    state = MemoryState(guard=GuardMemory(policy))
+    _buyers(state, policy)
+    assert len(state.guard.cases) == 1
+    after_alert = policy.guard.coordination.alert_hours * 60 + 10  # minutes after the buys
+    for number in range(SWEEP_FLOOR):  # new devices grow the pivot index to its first sweep
+        login = factories.typed(
+            factories.login(f"x-{number}", minutes=after_alert, device_id=f"dx-{number}")
+        )
+        state.record(login, judge(login, state.signals_for(login), policy))
+    assert state.guard.cases == {}
+
+
+def test_a_state_nobody_saves_keeps_no_record_of_what_changed() -> None:
+    policy = _coordination_policy()
+    saved = MemoryState(guard=GuardMemory(policy))
+    replayed = MemoryState(guard=GuardMemory(policy), keep_changes=False)
+    _buyers(saved, policy)
+    _buyers(replayed, policy)
+    assert saved.guard.changes.cases
+    assert saved.login.changes.buckets
+    assert replayed.guard.changes == GuardChanges()
+    assert replayed.login.changes == Changes()
+    assert replayed.guard.cases.keys() == saved.guard.cases.keys()  # the state itself is kept
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

@@ -298,12 +298,23 @@ class GuardMemory:
             del self.holds[next(iter(self.holds))]
 
     def _sweep(self, at: int) -> None:
-        if len(self.pivots.touched) + len(self.customers) < self._sweep_at:
+        """Drop what has expired; amortised: only once the tables have doubled."""
+        if self._swept_size() < self._sweep_at:
             return
         self.pivots.sweep(at)
         for window in self.symbols.values():
             window.prune(at)
-        self._sweep_at = max(SWEEP_FLOOR, 2 * (len(self.pivots.touched) + len(self.customers)))
+        # A case takes new buyers only while its alert lasts; after that only its row matters.
+        alert_ends = at - self.policy.coordination.alert_hours * 3600
+        self.cases = {k: c for k, c in self.cases.items() if c.opened_at.timestamp() > alert_ends}
+        self._sweep_at = max(SWEEP_FLOOR, 2 * self._swept_size())
+
+    def _swept_size(self) -> int:
+        return len(self.pivots.touched) + len(self.customers) + len(self.cases)
+
+    def forget_changes(self) -> None:
+        """Nobody will save them (replay): drop the record of what changed."""
+        self.changes = GuardChanges()
 
     def take_halts(self) -> list[SymbolHalt]:
         """Halts applied by coordination since the last call, for the lists to take."""

@@ -24,8 +24,17 @@ from kabuguard.state.networks import NetworkIndex
 class MemoryState:
     """Implements both DecisionState and Lists in plain dictionaries."""
 
-    def __init__(self, login: LoginMemory | None = None, guard: GuardMemory | None = None) -> None:
+    def __init__(
+        self,
+        login: LoginMemory | None = None,
+        guard: GuardMemory | None = None,
+        *,
+        keep_changes: bool = True,
+    ) -> None:
+        """`keep_changes=False` where no store will write the changes back (replay): their
+        record would otherwise grow with every event of a long history."""
         self.login = login or LoginMemory()
+        self._keep_changes = keep_changes
         self.guard = guard or default_guard()
         self._locks: dict[str, CustomerLockState] = {}
         self._restrictions: dict[str, list[Restriction]] = {}
@@ -102,6 +111,9 @@ class MemoryState:
         if effects.reference is not None:
             key = (effects.reference.market, effects.reference.symbol)
             self.instruments[key] = effects.reference
+        if not self._keep_changes:
+            self.login.forget_changes()
+            self.guard.forget_changes()
 
     def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
         # Expired entries are dropped when the customer next gains one (record), so memory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import text
 
 from kabuguard import migrations
 from kabuguard.db import Database
-from kabuguard.wal import CHECKPOINT_BYTES, RESTART_BYTES, WriteAheadLog
+from kabuguard.wal import CHECKPOINT_BYTES, WriteAheadLog
 
 
 @pytest.fixture
@@ -64,16 +65,51 @@ def test_the_background_checkpointer_keeps_the_log_bounded(
     database.dispose()
 
 
-def test_a_log_past_the_restart_size_is_restarted(database: Database, tmp_path: Path) -> None:
+class _CountingLock:
+    def __init__(self) -> None:
+        self.entered = 0
+
+    def __enter__(self) -> None:
+        self.entered += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+def test_a_checkpoint_lets_the_next_transaction_restart_the_log(
+    database: Database, tmp_path: Path
+) -> None:
     _write(database, 3, sync=False)
-    log = WriteAheadLog(str(tmp_path / "k.db"), nullcontext(), busy_timeout_ms=5_000)
-    log.checkpoint(RESTART_BYTES)  # as if the log had outgrown passive checkpoints
+    lock = _CountingLock()
+    log = WriteAheadLog(str(tmp_path / "k.db"), lock, busy_timeout_ms=5_000)
+    assert log.checkpoint() is True
+    assert lock.entered == 1  # the last frames are copied between two transactions
     with database.read() as session:
         busy, frames, copied = session.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
     assert busy == 0
     assert frames == copied > 0  # everything is back in the database
+    before = _log_size(tmp_path)
     _write(database, 1, sync=False)
-    assert _log_size(tmp_path) <= 2 * CHECKPOINT_BYTES  # so the next writer restarted the log
+    assert _log_size(tmp_path) <= before  # so the next writer started the log over
+    database.dispose()
+
+
+def test_a_reader_holding_the_copy_back_is_not_waited_for_under_the_writer_lock(
+    database: Database, tmp_path: Path
+) -> None:
+    _write(database, 2, sync=False)
+    reader = sqlite3.connect(tmp_path / "k.db")
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM filler").fetchone()  # holds its snapshot
+    _write(database, 2, sync=False)  # two more MiB the checkpoint may not copy yet
+    lock = _CountingLock()
+    log = WriteAheadLog(str(tmp_path / "k.db"), lock, busy_timeout_ms=5_000)
+    assert log.checkpoint() is False
+    assert lock.entered == 0
+    reader.rollback()
+    reader.close()
+    assert log.checkpoint() is True  # the reader gone, the rest is copied
+    assert lock.entered == 1
     database.dispose()
 
 
@@ -99,5 +135,6 @@ def test_a_writer_that_never_pauses_still_lets_the_log_restart(
             largest = max(largest, _log_size(tmp_path))
     finally:
         database.stop_background_checkpoints()
+    print(f"largest log: {largest / 2**20:.1f} MiB")
     assert largest <= 3 * CHECKPOINT_BYTES
     database.dispose()

@@ -6,16 +6,18 @@ checkpoint happens inside a COMMIT, on the writer's critical path:
 - `sync()` fsyncs the log; nothing is answered before it (`Database.write`, the committer's
   sync thread). fsync on Linux flushes the file whatever descriptor asks.
 - Checkpoints (copying the log back into the database) run on a thread of their own once the
-  log grows past `CHECKPOINT_BYTES`. The bulk is copied beside the writer (PASSIVE). A log
-  restarts only once every frame is copied, and a busy writer appends more during the copy,
-  so the few frames it appended are then copied under the writer lock: a millisecond or two,
-  after which the next transaction starts the log over, truncated back to that size
-  (journal_size_limit), so its file size tells when it has grown again. Without that last
-  step the log never restarted under steady load: it grew to `RESTART_BYTES` every second or
-  two, every sync asked for another checkpoint, and restarting 64 MiB under the lock stalled
-  decisions for 25-35 ms (measured at 500 decisions/s, 2026-12-07).
-- Should readers keep the log from restarting until it outgrows `RESTART_BYTES`, the last
-  step is a RESTART checkpoint, which waits for them (up to the busy timeout).
+  log grows past `CHECKPOINT_BYTES`. A log restarts (from the top, truncated back to that
+  size by journal_size_limit, so its file size tells when it has grown again) only when a
+  transaction begins on a fully copied log, and the writer begins its next transaction as
+  soon as it commits: copied beside it alone, the log never restarted under steady load (it
+  grew to 64 MiB every second or two, every sync asked for another checkpoint, and the
+  RESTART then done under the writer lock stalled decisions for 25-35 ms; measured at 500
+  decisions/s, 2026-12-07). So the bulk is copied beside the writer (PASSIVE, in a few
+  passes, each copying what the writer appended during the last), and the last frames
+  between two of its transactions, under the writer lock: a millisecond or two.
+- A reader on an old snapshot holds the copy back (a pass makes no progress). The log then
+  grows until the reader is done, as in any SQLite database: waiting for the reader under
+  the writer lock would stall decisions instead.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHECKPOINT_BYTES = 4 * 1024 * 1024  # about SQLite's own default of 1,000 pages
-RESTART_BYTES = 64 * 1024 * 1024
+TAIL_FRAMES = 256  # 1 MiB of 4 KiB pages: few enough to copy under the writer lock
+PASSES = 4  # passes beside the writer to get there
 
 
 class WriteAheadLog:
@@ -65,7 +68,7 @@ class WriteAheadLog:
             _fsync_path(self._directory)
             self._directory_synced = True
         if size > CHECKPOINT_BYTES:
-            self._checkpoint_soon(size)
+            self._checkpoint_soon()
 
     def start_checkpointer(self) -> None:
         """Checkpoint on a background thread from now on (inline, in `sync()`, until then)."""
@@ -82,15 +85,17 @@ class WriteAheadLog:
             self._thread.join()
             self._thread = None
 
-    def checkpoint(self, size: int, connection: sqlite3.Connection | None = None) -> None:
-        """Copy the log into the database, so that the next transaction starts it over."""
+    def checkpoint(self, connection: sqlite3.Connection | None = None) -> bool:
+        """Copy the log into the database so that the next transaction starts it over;
+        False when a reader (or another process's checkpoint) holds the copy back."""
         own = connection is None
         connection = connection or self._connect()
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            last = "RESTART" if size >= RESTART_BYTES else "PASSIVE"
-            with self._writer_lock:  # what was appended meanwhile; no writer appends more
-                connection.execute(f"PRAGMA wal_checkpoint({last})").fetchone()
+            if _copy_beside_the_writer(connection) is None:
+                return False
+            with self._writer_lock:  # between two transactions: copy what was appended
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return True
         finally:
             if own:
                 connection.close()
@@ -98,11 +103,14 @@ class WriteAheadLog:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self._database_file, timeout=self._busy_timeout_ms / 1000)
 
-    def _checkpoint_soon(self, size: int) -> None:
+    def _checkpoint_soon(self) -> None:
         if self._thread is not None:
             self._wanted.set()
-        else:
-            self._checkpoint_logged(size)
+            return
+        try:
+            self.checkpoint()
+        except sqlite3.Error:  # a checkpoint is housekeeping: the next sync asks again
+            log.warning("checkpointing the SQLite log failed", exc_info=True)
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None  # the thread's own, kept between runs
@@ -112,21 +120,38 @@ class WriteAheadLog:
                 self._wanted.clear()
                 if self._stopping:
                     return
-                connection = connection or self._connect()
-                if not self._checkpoint_logged(_size(self._path), connection):
-                    connection.close()
-                    connection = None  # start afresh after a failure
+                try:
+                    connection = connection or self._connect()
+                    self.checkpoint(connection)
+                except Exception:  # the thread must survive: the next sync asks again
+                    log.warning("checkpointing the SQLite log failed", exc_info=True)
+                    if connection is not None:
+                        connection.close()
+                    connection = None  # start afresh
         finally:
             if connection is not None:
                 connection.close()
 
-    def _checkpoint_logged(self, size: int, connection: sqlite3.Connection | None = None) -> bool:
-        try:
-            self.checkpoint(size, connection)
-        except Exception:  # the thread must survive: the next sync asks again, decisions go on
-            log.warning("checkpointing the SQLite log failed", exc_info=True)
-            return False
-        return True
+
+def _copy_beside_the_writer(connection: sqlite3.Connection) -> int | None:
+    """PASSIVE checkpoints until at most `TAIL_FRAMES` are left: each pass copies what the
+    writer appended during the last, so a few suffice. Returns the frames left, or None when
+    a pass copied nothing new (a reader holds the rest back: the lock would not help)."""
+    frames, copied = _passive(connection)
+    for _ in range(PASSES):
+        if copied < 0 or frames - copied <= TAIL_FRAMES:
+            break
+        before = copied
+        frames, copied = _passive(connection)
+        if copied == before:
+            return None
+    return None if copied < 0 else frames - copied  # -1: another checkpoint is running
+
+
+def _passive(connection: sqlite3.Connection) -> tuple[int, int]:
+    """The log's frames, and how many of them are in the database."""
+    _, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(frames), int(copied)
 
 
 def _size(path: str) -> int:

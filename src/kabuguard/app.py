@@ -77,6 +77,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Loaded before any thread that needs it starts, so it is loaded once.
+        await run_in_threadpool(warm_enricher)
         await run_in_threadpool(_record_policy_activation, database, policies, clock())
         app.state.committer.start()
         if settings.dispatch_in_serve:
@@ -84,7 +86,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
         # What startup built (modules, models, compiled statements, the network data and the
         # user-agent parser) lives as long as the process: frozen, it is no longer walked by
         # every full collection on the request path (unfrozen, each one took 40-50 ms).
-        await run_in_threadpool(warm_enricher)
         gc.freeze()
         yield
         await run_in_threadpool(app.state.committer.stop)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from kabuguard import migrations
 from kabuguard.apikeys import services as apikeys
@@ -173,12 +173,14 @@ def _notices_delivered(database_url: str, limit_s: float = 60.0) -> float:
     started = time.monotonic()
     try:
         while time.monotonic() - started < limit_s:
+            now = datetime.now(UTC)
             with database.read() as session:
                 due = session.scalar(
                     select(func.count())
                     .select_from(OutboxRow)
                     .where(OutboxRow.status == Status.PENDING.value)
-                    .where(OutboxRow.next_attempt_at <= datetime.now(UTC))
+                    # Claimed rows are due again only when their lease ends: being delivered.
+                    .where(or_(OutboxRow.next_attempt_at <= now, OutboxRow.claimed_until > now))
                 )
             if not due:
                 break

@@ -32,6 +32,6 @@ def warm_enricher() -> Enricher:
     """Load the network data and build the user-agent parser now, at startup, so that no
     request waits for them and a server can freeze them out of the collector's reach."""
     enricher = default_enricher()
-    enricher.network("192.0.2.1")
+    enricher.network("1.1.1.1")  # a public address: the lookup itself runs
     enricher.software("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0")
     return enricher

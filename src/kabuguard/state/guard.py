@@ -304,9 +304,15 @@ class GuardMemory:
         self.pivots.sweep(at)
         for window in self.symbols.values():
             window.prune(at)
-        # A case takes new buyers only while its alert lasts; after that only its row matters.
+        # A case takes new buyers only while its alert lasts; after that only its row matters
+        # (once saved: an event out of order could still join one this batch opened).
         alert_ends = at - self.policy.coordination.alert_hours * 3600
-        self.cases = {k: c for k, c in self.cases.items() if c.opened_at.timestamp() > alert_ends}
+        unsaved = {case.case_id for case in self.changes.cases}
+        self.cases = {
+            key: case
+            for key, case in self.cases.items()
+            if case.opened_at.timestamp() > alert_ends or key in unsaved
+        }
         self._sweep_at = max(SWEEP_FLOOR, 2 * self._swept_size())
 
     def _swept_size(self) -> int:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from kabuguard import migrations
-from kabuguard.db import Database
+from kabuguard.db import Database, DatabaseBusy
 from kabuguard.wal import CHECKPOINT_BYTES, WriteAheadLog
 
 
@@ -113,6 +113,24 @@ def test_a_reader_holding_the_copy_back_is_not_waited_for_under_the_writer_lock(
     database.dispose()
 
 
+class _BusyLock:
+    def __enter__(self) -> None:
+        raise DatabaseBusy("another process held the writer lock")
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+def test_an_inline_checkpoint_that_fails_does_not_fail_the_committed_write(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _write(database, 5, sync=False)
+    log = WriteAheadLog(str(tmp_path / "k.db"), _BusyLock(), busy_timeout_ms=100)
+    log.sync()  # past 4 MiB: checkpoints inline, and cannot take the writer lock
+    assert "checkpointing the SQLite log failed" in caplog.text
+    database.dispose()
+
+
 def test_syncing_a_database_without_a_log_is_harmless(tmp_path: Path) -> None:
     log = WriteAheadLog(str(tmp_path / "none.db"), nullcontext(), busy_timeout_ms=100)
     log.sync()
@@ -122,8 +140,9 @@ def test_syncing_a_database_without_a_log_is_harmless(tmp_path: Path) -> None:
 def test_a_writer_that_never_pauses_still_lets_the_log_restart(
     database: Database, tmp_path: Path
 ) -> None:
-    """Passive checkpoints alone never catch up with back-to-back commits (the log grew to
-    RESTART_BYTES); the tail copied under the writer lock lets each one restart it."""
+    """Checkpoints copying beside the writer alone never let the log restart under
+    back-to-back commits (it grew past 60 MiB here); the last frames copied between two
+    transactions, under the writer lock, let it restart each time."""
     database.start_background_checkpoints()
     largest = 0
     try:
@@ -135,6 +154,5 @@ def test_a_writer_that_never_pauses_still_lets_the_log_restart(
             largest = max(largest, _log_size(tmp_path))
     finally:
         database.stop_background_checkpoints()
-    print(f"largest log: {largest / 2**20:.1f} MiB")
-    assert largest <= 3 * CHECKPOINT_BYTES
+    assert largest <= 4 * CHECKPOINT_BYTES  # 4.5 MiB measured; room for a slow, busy machine
     database.dispose()

@@ -18,7 +18,9 @@ from kabuguard.risk.login import UNKNOWN_NETWORK, AsnClass, NetworkFacts, Unknow
 
 # This file answers IPv4 and IPv6 with the AS organisation's name and the country (GeoLite2).
 GEO_DATA = "geoip2fast-asn-ipv6.dat.gz"
-_CACHED = 1 << 18
+# A miss costs about 20 µs; every cached entry costs each full garbage collection about
+# 0.2 µs (262,144 entries: 52 ms pauses, measured 2026-12-07). 65,536 bounds that near 10 ms.
+_CACHED = 1 << 16
 _NO_COUNTRY = {"", "--"}
 
 

@@ -15,7 +15,8 @@ from ua_parser import Result, parse
 
 from kabuguard.risk.login import UNKNOWN_SOFTWARE, SoftwareFacts, Unknown
 
-_CACHED = 1 << 16
+# A miss costs about 30 µs with re2; 16,384 entries add about 2 ms to a full collection.
+_CACHED = 1 << 14
 AUTOMATION_FAMILIES = frozenset(
     {
         "HeadlessChrome",

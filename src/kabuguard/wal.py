@@ -89,7 +89,8 @@ class WriteAheadLog:
 
     def checkpoint(self, connection: sqlite3.Connection | None = None) -> bool:
         """Copy the log into the database so that the next transaction starts it over;
-        False when a reader (or another process's checkpoint) holds the copy back."""
+        False when the rest is left to the next sync (a reader or another process's
+        checkpoint holds the copy back, or more is left than may be copied under the lock)."""
         own = connection is None
         connection = connection or self._connect()
         try:

@@ -153,8 +153,8 @@ class Dispatcher:
         for item in items:
             if self._clock() >= item.lease:
                 break  # as in the pipeline: the rest may belong to another dispatcher now
-            if item.attempts > self._policy.max_attempts:
-                report += self._dead(item, f"gave up after {item.attempts - 1} attempts")
+            if (exhausted := self._exhausted(item)) is not None:
+                report += self._dead(item, exhausted)
             elif isinstance(prepared := self._prepare(item), Exception):
                 report += self._failure(item, prepared)
             else:
@@ -192,8 +192,8 @@ class Dispatcher:
     def _handle(self, item: Claimed, prepared: Prepared, turn: Turn) -> Callable[[], Report]:
         """Send one message; return how to record its outcome (the pipeline does it later, but
         before the next message is handed over)."""
-        if item.attempts > self._policy.max_attempts:  # claimed before, then the process died
-            return partial(self._dead, item, f"gave up after {item.attempts - 1} attempts")
+        if (exhausted := self._exhausted(item)) is not None:
+            return partial(self._dead, item, exhausted)
         try:
             if isinstance(prepared, Exception):
                 raise prepared
@@ -203,6 +203,13 @@ class Dispatcher:
         except Exception as error:  # a bug must cost one message a retry, not the dispatcher
             return partial(self._failure, item, error)
         return partial(self._delivered, item)
+
+    def _exhausted(self, item: Claimed) -> str | None:
+        """Why `item` gets no further attempt: claimed that often already, each time by a
+        process that died before recording an outcome. None while it may still be tried."""
+        if item.attempts > self._policy.max_attempts:
+            return f"gave up after {item.attempts - 1} attempts"
+        return None
 
     def _prepare(self, item: Claimed) -> Prepared:
         try:

@@ -18,11 +18,12 @@ from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
 from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.policy import Policy
+from kabuguard.risk.signals import ParsedIP, Signals
 from kabuguard.risk.trading import buyer_weight
 from kabuguard.state.guard import SWEEP_FLOOR, CustomerRecord, GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import dump_record, load_record
-from kabuguard.state.guard_models import CaseAccountRow, HoldRow
-from kabuguard.state.guard_sql import SqlGuardStore
+from kabuguard.state.guard_models import CaseAccountRow, GuardKeyRow, HoldRow
+from kabuguard.state.guard_sql import SqlGuardStore, _keyed_rows, keys_for
 from kabuguard.state.login import Changes
 from kabuguard.state.memory import MemoryState
 from tests import factories
@@ -256,6 +257,47 @@ def test_an_order_worth_more_than_64_bits_of_yen_is_decided_and_stored(database:
     ]
     results = service.decide_many([(factories.typed(d), "test") for d in documents])
     assert all(isinstance(result, Submitted) for result in results)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_only_a_buy_reads_or_rewrites_its_symbols_window(database: Database) -> None:
+    """A busy symbol's window is the guard's largest row: a price report or a sell has no
+    business with it (they read the reference facts only)."""
+    service = DecisionService(database, Policies(POLICY), clock=lambda: factories.BASE_TIME,
+                              max_future_skew=timedelta(days=3650))  # fmt: skip
+
+    def stored(key: str) -> str | None:
+        with database.read() as session:
+            return session.scalar(select(GuardKeyRow.detail).where(GuardKeyRow.key == key))
+
+    def decide(document: dict[str, Any]) -> None:
+        (result,) = service.decide_many([(factories.typed(document), "test")])
+        assert isinstance(result, Submitted)
+
+    decide(factories.instrument())
+    decide(factories.order("c-1", minutes=1))
+    window = stored("sym:TSE:7203")
+    reference = stored("ref:TSE:7203")
+    assert window is not None
+    price = {"type": "price", "event_id": "p-2", "occurred_at": factories.at(2),
+             "symbol": "7203", "market": "TSE", "last": "2600"}  # fmt: skip
+    decide(price)
+    decide(factories.order("c-2", minutes=3, side="sell"))
+    assert stored("sym:TSE:7203") == window
+    assert stored("ref:TSE:7203") != reference  # the price itself was kept
+    with database.write() as session:  # what a batch of a price and a sell reads and writes
+        batch = [factories.typed(price | {"event_id": "p-3"}),
+                 factories.typed(factories.order("c-2", minutes=3, side="sell"))]  # fmt: skip
+        memory = SqlGuardStore(session).load(POLICY, batch)
+        assert not memory.symbols
+        for event in batch:
+            memory.record(event, judge(event, Signals(ip=ParsedIP.parse(event.ip)), POLICY))
+        assert [row["key"] for row in _keyed_rows(memory)] == ["ref:TSE:7203"]
+    decide(factories.order("c-3", minutes=4))
+    assert stored("sym:TSE:7203") != window
+    for side, expected in (("sell", {"ref:TSE:7203"}), ("buy", {"ref:TSE:7203", "sym:TSE:7203"})):
+        order = factories.typed(factories.order("c-2", minutes=5, side=side))
+        assert {key for key in keys_for([order]) if key[:4] in ("ref:", "sym:")} == expected
 
 
 @pytest.mark.parametrize(("hours", "live"), [(1, True), (13, False)])

@@ -21,6 +21,7 @@ PIVOT_SECONDS = MAX_PIVOT_HOURS * 3600
 DAY_SECONDS = 86_400
 DAYS = 20  # trading history that makes a symbol's "normal"
 TRADING_MINUTES = 300  # TSE: 09:00-11:30 and 12:30-15:30
+HASHED_DAYS = 2  # days whose buyers are kept as hashes: today, and yesterday for late events
 BUYER_CAP = 512
 TOUCH_CAP = 64
 DAILY_CAP = 256  # distinct buyers counted per symbol and day; beyond, the symbol is busy
@@ -29,31 +30,46 @@ Buyer = tuple[int, float, tuple[str, ...]]  # epoch seconds, weight, the pivot k
 
 @dataclass
 class SymbolWindow:
-    """Recent buyers by customer and distinct buyers per day (short hashes of their ids)."""
+    """Recent buyers by customer, and distinct buyers per day: short hashes of their ids for
+    the last `HASHED_DAYS` days (an event may arrive late), a count for older days."""
 
     buyers: dict[str, Buyer] = field(default_factory=dict)
     days: dict[int, set[int]] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)  # day → distinct buyers, settled
     alert_opened: int | None = None  # epoch seconds of the open alert
     case_id: str | None = None
 
     def add(self, customer: str, at: int, weight: float, keys: tuple[str, ...]) -> None:
+        # Only a risky buyer's IPs and devices are pivoted on (`risky_keys`): a calm buyer's
+        # own are not kept, which keeps a busy symbol's stored window small.
+        keys = keys if weight >= 1.0 else ()
+        day = at // DAY_SECONDS
         old = self.buyers.get(customer)
         if old is not None and old[0] > at - WINDOW_SECONDS:
-            weight, keys = max(weight, old[1]), tuple(sorted({*old[2], *keys}))
+            at, weight, keys = max(at, old[0]), max(weight, old[1]), _union(old[2], keys)
         self.buyers[customer] = (at, weight, keys)
         if len(self.buyers) > BUYER_CAP:
             self.prune(at)
-        day = at // DAY_SECONDS
+        self._count(customer, day)
+
+    def _count(self, customer: str, day: int) -> None:
+        if day in self.counts:  # settled already: a late event no longer changes it
+            return
         seen = self.days.setdefault(day, set())
         if len(seen) < DAILY_CAP:
             seen.add(zlib.crc32(customer.encode()))
-        for old_day in [d for d in self.days if d <= day - DAYS]:
-            del self.days[old_day]
+        newest = max(self.days)
+        for old_day in [d for d in self.days if d <= newest - HASHED_DAYS]:
+            self.counts[old_day] = len(self.days.pop(old_day))
+        for old_day in [d for d in self.counts if d <= newest - DAYS]:
+            del self.counts[old_day]
 
     def prune(self, at: int) -> None:
+        """Drop buyers older than the longest window, then the oldest beyond `BUYER_CAP`."""
         recent = {c: v for c, v in self.buyers.items() if v[0] > at - WINDOW_SECONDS}
-        newest = sorted(recent.items(), key=lambda item: item[1][0])[-BUYER_CAP:]
-        self.buyers = dict(newest)
+        while len(recent) > BUYER_CAP:  # one over, as a rule: linear, not a sort per buy
+            del recent[min(recent, key=lambda c: recent[c][0])]
+        self.buyers = recent
 
     def facts(self, customer: str, at: datetime, knobs: CoordinationPolicy) -> Coordination:
         now = int(at.timestamp())
@@ -66,6 +82,7 @@ class SymbolWindow:
                 weighted += weight
         today = now // DAY_SECONDS
         past = [len(seen) for day, seen in self.days.items() if day < today]
+        past += [count for day, count in self.counts.items() if day < today]
         # Today's own count too: a busy name with no history yet (a new listing, a fresh
         # store) must not look coordinated because every buyer is new.
         daily = max(sum(past) / len(past) if past else 0.0, len(self.days.get(today, ())))
@@ -128,6 +145,10 @@ class PivotIndex:
                 self.touched[key] = entries
             else:
                 del self.touched[key]
+
+
+def _union(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+    return old if not new or set(new) <= set(old) else tuple(sorted({*old, *new}))
 
 
 def _cap(entries: dict[str, int], at: int) -> None:

@@ -57,7 +57,8 @@ _LOGIN_STEPS = (LoginStep.PASSWORD, LoginStep.PASSKEY)
 @dataclass
 class GuardChanges:
     customers: set[str] = field(default_factory=set)
-    symbols: set[str] = field(default_factory=set)
+    references: set[str] = field(default_factory=set)  # symbol keys whose facts changed
+    symbols: set[str] = field(default_factory=set)  # symbol keys whose buyer window changed
     pivot_keys: set[str] = field(default_factory=set)
     accounts: set[str] = field(default_factory=set)
     cases: list[Case] = field(default_factory=list)
@@ -165,7 +166,7 @@ class GuardMemory:
         if isinstance(event, Instrument | Price):
             key = symbol_key(event.market, event.symbol)
             self.reference[key] = reference_from(event, self.reference.get(key))
-            self.changes.symbols.add(key)
+            self.changes.references.add(key)
             return
         customer = event.customer_id
         if customer is None:

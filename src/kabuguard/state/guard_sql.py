@@ -25,7 +25,7 @@ from kabuguard.enrich.enricher import default_enricher
 from kabuguard.hotsql import Row, delete_below, insert_many, select_in, upsert_many
 from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price, Side
 from kabuguard.risk.policy import Policy
-from kabuguard.state.coordination import PIVOT_SECONDS, WINDOW_SECONDS
+from kabuguard.state.coordination import DAYS, PIVOT_SECONDS, WINDOW_SECONDS
 from kabuguard.state.guard import GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import (
     dump_record,
@@ -57,7 +57,9 @@ def keys_for(events: Sequence[Event]) -> set[str]:
     for event in events:
         if isinstance(event, Order | Instrument | Price):
             key = symbol_key(event.market, event.symbol)
-            keys |= {f"ref:{key}", f"sym:{key}"}
+            keys.add(f"ref:{key}")
+            if isinstance(event, Order) and event.side is Side.BUY:  # only a buy reads its window
+                keys.add(f"sym:{key}")
         if isinstance(event, PayoutChange):
             keys.add(account_key(event))
         if event.customer_id is None:
@@ -172,15 +174,14 @@ def _put(memory: GuardMemory, key: str, detail: str) -> None:
 def _keyed_rows(memory: GuardMemory) -> list[dict[str, Any]]:
     changes = memory.changes
     rows: list[dict[str, Any]] = []
+    for key in sorted(changes.references):
+        rows.append(_row(f"ref:{key}", dump_reference(memory.reference[key]), FOREVER))
     for key in sorted(changes.symbols):
-        if key in memory.reference:
-            rows.append(_row(f"ref:{key}", dump_reference(memory.reference[key]), FOREVER))
-        window = memory.symbols.get(key)
-        if window is not None:
-            newest = max((at for at, _, _ in window.buyers.values()), default=0)
-            days = max(window.days, default=0)
-            expires = max(newest + WINDOW_SECONDS, (days + 21) * 86_400)
-            rows.append(_row(f"sym:{key}", dump_window(window), expires))
+        window = memory.symbols[key]
+        newest = max((at for at, _, _ in window.buyers.values()), default=0)
+        days = max(window.days, default=0)
+        expires = max(newest + WINDOW_SECONDS, (days + DAYS + 1) * 86_400)
+        rows.append(_row(f"sym:{key}", dump_window(window), expires))
     for key in sorted(changes.accounts):
         rows.append(_row(key, orjson.dumps(sorted(memory.accounts[key])).decode(), FOREVER))
     for key in sorted(changes.pivot_keys):

@@ -1,0 +1,107 @@
+"""A symbol's buyer window: what it keeps, for how long, and how small it stays when stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from kabuguard.risk.policy import Policy
+from kabuguard.state.coordination import (
+    BUYER_CAP,
+    DAY_SECONDS,
+    DAYS,
+    HASHED_DAYS,
+    WINDOW_SECONDS,
+    Buyer,
+    SymbolWindow,
+)
+from kabuguard.state.guard_codec import dump_window, load_window
+
+KNOBS = Policy.default().guard.coordination
+NOON = 20_000 * DAY_SECONDS + 3 * 3600  # a day's 12:00 JST, in epoch seconds
+RISKY_KEYS = ("dev:d-1", "ip:203.0.113.5")
+
+
+def _at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def test_only_a_risky_buyers_ips_and_devices_are_kept() -> None:
+    window = SymbolWindow()
+    window.add("calm", NOON, KNOBS.calm_weight, ("dev:d-2", "ip:203.0.113.9"))
+    window.add("risky", NOON, 1.0, RISKY_KEYS)
+    assert window.buyers["calm"][2] == ()
+    assert window.risky_keys(NOON, KNOBS.window_minutes) == set(RISKY_KEYS)
+
+
+def test_a_buyer_seen_again_keeps_the_higher_weight_the_later_time_and_the_risky_keys() -> None:
+    window = SymbolWindow()
+    window.add("c-1", NOON, 1.0, RISKY_KEYS)
+    window.add("c-1", NOON - 60, KNOBS.calm_weight, ("ip:198.51.100.7",))  # arrives late
+    assert window.buyers["c-1"] == (NOON, 1.0, RISKY_KEYS)
+    window.add("c-1", NOON + 60, 1.0, ("ip:203.0.113.6",))
+    merged: Buyer = (NOON + 60, 1.0, (*RISKY_KEYS, "ip:203.0.113.6"))
+    assert window.buyers["c-1"] == merged
+
+
+def test_the_window_keeps_the_newest_buyers_up_to_its_cap() -> None:
+    window = SymbolWindow()
+    for number in range(BUYER_CAP + 10):
+        window.add(f"c-{number}", NOON + number, KNOBS.calm_weight, ())
+    assert len(window.buyers) == BUYER_CAP
+    assert min(at for at, _, _ in window.buyers.values()) == NOON + 10
+    window.prune(NOON + WINDOW_SECONDS + 99)  # c-0 to c-99 are now older than the longest window
+    assert set(window.buyers) == {f"c-{n}" for n in range(100, BUYER_CAP + 10)}
+
+
+def test_settled_days_are_counted_and_the_normal_is_their_mean() -> None:
+    window = SymbolWindow()
+    for day, buyers in enumerate((4, 8, 6)):
+        for number in range(buyers):
+            window.add(f"c-{number}", NOON + day * DAY_SECONDS, KNOBS.calm_weight, ())
+    today = NOON + 3 * DAY_SECONDS
+    window.add("c-0", today, KNOBS.calm_weight, ())
+    assert sorted(window.days) == [20_002, 20_003][-HASHED_DAYS:]
+    assert window.counts == {20_000: 4, 20_001: 8}
+    facts = window.facts("c-0", _at(today), KNOBS)
+    assert facts.normal_buyers == 6.0 * KNOBS.window_minutes / 300  # (4 + 8 + 6) / 3 per window
+    assert facts.buyer_already_counted
+
+
+def test_a_late_buy_on_a_settled_day_changes_nothing_and_old_days_are_forgotten() -> None:
+    window = SymbolWindow()
+    window.add("c-1", NOON, KNOBS.calm_weight, ())
+    window.add("c-1", NOON + 5 * DAY_SECONDS, KNOBS.calm_weight, ())
+    window.add("c-2", NOON + 60, KNOBS.calm_weight, ())  # the first day, reported days late
+    assert window.counts == {20_000: 1}
+    window.add("c-1", NOON + (DAYS + 1) * DAY_SECONDS, KNOBS.calm_weight, ())
+    assert 20_000 not in window.counts
+
+
+def test_a_busy_symbols_stored_window_stays_small_and_round_trips() -> None:
+    window = SymbolWindow()
+    for day in range(DAYS):
+        for number in range(300):
+            at = NOON + day * DAY_SECONDS + number
+            weight = 1.0 if number % 50 == 0 else KNOBS.calm_weight
+            window.add(f"customer-{number:06d}", at, weight, (f"dev:d-{number}",))
+    text = dump_window(window)
+    # 300 buyers and 20 days of distinct buyers: 70 KB when every buyer's keys and every
+    # day's hashes were stored, rewritten at each buy; 17 KB now.
+    assert len(text) < 24_000
+    loaded = load_window(text)
+    assert loaded == window
+
+
+def test_a_window_stored_by_the_release_before_loads() -> None:
+    before = {
+        "b": [["c-1", NOON, 1.0, list(RISKY_KEYS)], ["c-2", NOON, 0.05, ["dev:d-2"]]],
+        "d": {str(20_000 + day): [1, 2, 3][: day + 1] for day in range(4)},
+        "a": None,
+        "c": None,
+    }
+    loaded = load_window(orjson.dumps(before).decode())
+    assert loaded.buyers == {"c-1": (NOON, 1.0, RISKY_KEYS), "c-2": (NOON, 0.05, ())}
+    assert loaded.days == {20_002: {1, 2, 3}, 20_003: {1, 2, 3}}
+    assert loaded.counts == {20_000: 1, 20_001: 2}

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import random
+from ipaddress import IPv4Address, ip_address
+
 import pytest
 
 from kabuguard.enrich.asn_classes import asn_class
 from kabuguard.enrich.enricher import default_enricher
-from kabuguard.risk.login import AsnClass, Unknown
+from kabuguard.enrich.network import NetworkLookup, geo_database
+from kabuguard.risk.addresses import parse_address
+from kabuguard.risk.login import AsnClass, NetworkFacts, Unknown
 
 
 @pytest.mark.parametrize(
@@ -63,3 +68,60 @@ def test_class_list_and_keywords() -> None:
     assert asn_class("Datacamp Limited") is AsnClass.VPN
     assert asn_class("Example Cloud Hosting K.K.") is AsnClass.HOSTING
     assert asn_class("Some Regional Cable TV") is AsnClass.RESIDENTIAL
+
+
+# Special-purpose addresses, some in ranges narrower than a /24 (192.0.0.0/29, 192.0.0.170/31).
+SPECIAL = [
+    "0.0.0.0",  # noqa: S104 - an address to classify; nothing binds to it
+    "255.255.255.255", "192.0.0.9", "192.0.0.170", "192.0.0.50", "::1", "::",
+    "ff02::1", "2001:db8::1", "64:ff9b::102:304", "2002::1", "2400:4050::1",
+]  # fmt: skip
+
+
+def _from_the_data(raw: str) -> tuple[object, ...]:
+    """The answer for one address straight from the stdlib and the data, no block kept."""
+    address = parse_address(raw)
+    if address.is_private or address.is_loopback or address.is_link_local:
+        return (Unknown.PRIVATE,)
+    if not address.is_global or address.is_multicast:
+        return (Unknown.RESERVED,)
+    found = geo_database().lookup(str(address))
+    name, country = str(found.asn_name or ""), str(found.country_code or "")
+    if not name or name == "IANA.ORG" or country in ("", "--"):
+        return (Unknown.NOT_IN_DATA,)
+    return (None, name, country)
+
+
+def _answer(facts: NetworkFacts) -> tuple[object, ...]:
+    return (facts.unknown,) if facts.unknown else (None, facts.asn, facts.country)
+
+
+def _split_blocks(rng: random.Random, wanted: int) -> list[str]:
+    """Addresses whose country or ASN range is narrower than their /24."""
+    found: list[str] = []
+    for _ in range(100_000):
+        raw = ".".join(str(rng.randrange(256)) for _ in range(4))
+        answer = geo_database().lookup(raw)
+        if any(int(str(r).partition("/")[2] or 0) > 24 for r in (answer.cidr, answer.asn_cidr)):
+            found.append(raw)
+            if len(found) == wanted:
+                return found
+    raise AssertionError("the data has no ranges narrower than a /24 any more")
+
+
+def test_a_blocks_kept_answer_is_the_datas_answer_for_every_address_in_it() -> None:
+    """A new address in a block seen before is answered from the block only where the data's
+    ranges cover the whole block: a /24 split between networks answers each from its own."""
+    rng = random.Random(24)
+    seeds = [".".join(str(rng.randrange(256)) for _ in range(4)) for _ in range(400)]
+    seeds += _split_blocks(rng, 20)
+    seeds += SPECIAL
+    lookup = NetworkLookup()
+    for seed in seeds:
+        address = parse_address(seed)
+        step = 1 if isinstance(address, IPv4Address) else 1 << 70
+        block = int(address) & ~((1 << (8 if step == 1 else 80)) - 1)
+        # The seed first, so that its block's answer is kept before its neighbours ask.
+        for offset in (None, 0, 37 * step, 128 * step, 255 * step):
+            raw = seed if offset is None else str(ip_address(block + offset))
+            assert _answer(lookup.facts(raw)) == _from_the_data(raw), raw

@@ -75,6 +75,7 @@ SPECIAL = [
     "0.0.0.0",  # noqa: S104 - an address to classify; nothing binds to it
     "255.255.255.255", "192.0.0.9", "192.0.0.170", "192.0.0.50", "::1", "::",
     "ff02::1", "2001:db8::1", "64:ff9b::102:304", "2002::1", "2400:4050::1",
+    "::8.8.8.8", "::1.79.158.24",  # IPv4-compatible: the data answers from its IPv4 ranges
 ]  # fmt: skip
 
 
@@ -125,3 +126,26 @@ def test_a_blocks_kept_answer_is_the_datas_answer_for_every_address_in_it() -> N
         for offset in (None, 0, 37 * step, 128 * step, 255 * step):
             raw = seed if offset is None else str(ip_address(block + offset))
             assert _answer(lookup.facts(raw)) == _from_the_data(raw), raw
+
+
+class _Counted:
+    """The shipped data, counting the lookups made in it."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    def lookup(self, text: str) -> object:
+        self.lookups += 1
+        return geo_database().lookup(text)
+
+
+def test_a_new_address_in_a_block_held_by_one_range_is_answered_without_a_lookup() -> None:
+    lookup = NetworkLookup()
+    counted = _Counted()
+    lookup._geo = counted
+    first, neighbour = lookup.facts("1.79.158.24"), lookup.facts("1.79.158.200")
+    assert counted.lookups == 1
+    assert (neighbour.asn, neighbour.country, neighbour.prefix) == (
+        first.asn, first.country, "1.79.158.0/24",
+    )  # fmt: skip
+    assert neighbour.ip == "1.79.158.200"

@@ -35,14 +35,17 @@ def test_only_a_risky_buyers_ips_and_devices_are_kept() -> None:
     assert window.risky_keys(NOON, KNOBS.window_minutes) == set(RISKY_KEYS)
 
 
-def test_a_buyer_seen_again_keeps_the_higher_weight_the_later_time_and_the_risky_keys() -> None:
+def test_a_risky_buyer_keeps_the_keys_of_every_buy_after_it_turned_risky() -> None:
+    """Risky, then calm: both buys' keys (the buyer is risky). Calm, then risky: the calm
+    buy's were not kept, and only the risky session's are pivoted on."""
     window = SymbolWindow()
     window.add("c-1", NOON, 1.0, RISKY_KEYS)
     window.add("c-1", NOON - 60, KNOBS.calm_weight, ("ip:198.51.100.7",))  # arrives late
-    assert window.buyers["c-1"] == (NOON, 1.0, RISKY_KEYS)
-    window.add("c-1", NOON + 60, 1.0, ("ip:203.0.113.6",))
-    merged: Buyer = (NOON + 60, 1.0, (*RISKY_KEYS, "ip:203.0.113.6"))
-    assert window.buyers["c-1"] == merged
+    assert window.buyers["c-1"] == (NOON, 1.0, ("dev:d-1", "ip:198.51.100.7", "ip:203.0.113.5"))
+    window.add("c-2", NOON, KNOBS.calm_weight, ("dev:d-3",))
+    window.add("c-2", NOON + 60, 1.0, ("ip:203.0.113.6",))
+    merged: Buyer = (NOON + 60, 1.0, ("ip:203.0.113.6",))
+    assert window.buyers["c-2"] == merged
 
 
 def test_the_window_keeps_the_newest_buyers_up_to_its_cap() -> None:
@@ -74,7 +77,12 @@ def test_a_late_buy_on_a_settled_day_changes_nothing_and_old_days_are_forgotten(
     window.add("c-1", NOON, KNOBS.calm_weight, ())
     window.add("c-1", NOON + 5 * DAY_SECONDS, KNOBS.calm_weight, ())
     window.add("c-2", NOON + 60, KNOBS.calm_weight, ())  # the first day, reported days late
+    window.add("c-3", NOON + 2 * DAY_SECONDS, KNOBS.calm_weight, ())  # a day without buyers
     assert window.counts == {20_000: 1}
+    # A late order's own day is settled: its count, not zero, is that day's buyers.
+    assert (
+        window.facts("c-2", _at(NOON + 60), KNOBS).normal_buyers == 1 * KNOBS.window_minutes / 300
+    )
     window.add("c-1", NOON + (DAYS + 1) * DAY_SECONDS, KNOBS.calm_weight, ())
     assert 20_000 not in window.counts
 

@@ -3,14 +3,15 @@
 Bad input is an answer, never an exception: a missing, unparseable, private or reserved
 address, or one the data does not cover, comes back as `unknown` with the reason. Lookups are
 cached: a population reuses few addresses, and a lookup costs tens of microseconds. A new
-address in a /24 (/48) seen before costs a few: where the data's country and ASN ranges each
-cover the whole block, their answer is kept for the block.
+address in a /24 (/48) seen before costs about 12 µs: where the data's country and ASN ranges
+each hold the whole block, their answer is kept for the block.
 """
 
 from __future__ import annotations
 
 import threading
 from functools import cache, lru_cache
+from ipaddress import ip_network
 from typing import Any
 
 from geoip2fast import GeoIP2Fast
@@ -72,12 +73,15 @@ class NetworkLookup:
 
 
 def _covers(data_range: object, block: str) -> bool:
-    """Whether the data's range holding an address of `block` holds all of it: aligned
-    ranges that share an address nest, so the wider prefix holds the narrower."""
-    if not isinstance(data_range, str) or "/" not in data_range:
+    """Whether the data's range holds the whole block. Checked, not assumed from the address:
+    the data answers an IPv4-compatible IPv6 address from its IPv4 ranges, and can answer an
+    address in a gap between ASN ranges with the range before it."""
+    try:
+        ranged = ip_network(str(data_range), strict=False)
+    except ValueError:
         return False
-    prefix = data_range.rpartition("/")[2]
-    return prefix.isdigit() and int(prefix) <= int(block.rpartition("/")[2])
+    within = ip_network(block)
+    return ranged.version == within.version and within.subnet_of(ranged)  # type: ignore[arg-type]
 
 
 def _unknown(ip: str | None, why: Unknown, block: str | None = None) -> NetworkFacts:

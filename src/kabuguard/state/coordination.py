@@ -40,25 +40,26 @@ class SymbolWindow:
     case_id: str | None = None
 
     def add(self, customer: str, at: int, weight: float, keys: tuple[str, ...]) -> None:
-        # Only a risky buyer's IPs and devices are pivoted on (`risky_keys`): a calm buyer's
-        # own are not kept, which keeps a busy symbol's stored window small.
-        keys = keys if weight >= 1.0 else ()
         day = at // DAY_SECONDS
         old = self.buyers.get(customer)
         if old is not None and old[0] > at - WINDOW_SECONDS:
             at, weight, keys = max(at, old[0]), max(weight, old[1]), _union(old[2], keys)
-        self.buyers[customer] = (at, weight, keys)
+        # Only risky buyers' IPs and devices are pivoted on (`risky_keys`). A buyer calm so
+        # far keeps none, which keeps a busy symbol's stored window small; should they buy
+        # from a risky session later, that session's are the ones kept.
+        self.buyers[customer] = (at, weight, keys if weight >= 1.0 else ())
         if len(self.buyers) > BUYER_CAP:
             self.prune(at)
         self._count(customer, day)
 
     def _count(self, customer: str, day: int) -> None:
-        if day in self.counts:  # settled already: a late event no longer changes it
+        newest = max(self.days, default=day)
+        if day in self.counts or day <= newest - HASHED_DAYS:  # settled: too late to count
             return
         seen = self.days.setdefault(day, set())
         if len(seen) < DAILY_CAP:
             seen.add(zlib.crc32(customer.encode()))
-        newest = max(self.days)
+        newest = max(newest, day)
         for old_day in [d for d in self.days if d <= newest - HASHED_DAYS]:
             self.counts[old_day] = len(self.days.pop(old_day))
         for old_day in [d for d in self.counts if d <= newest - DAYS]:
@@ -85,7 +86,8 @@ class SymbolWindow:
         past += [count for day, count in self.counts.items() if day < today]
         # Today's own count too: a busy name with no history yet (a new listing, a fresh
         # store) must not look coordinated because every buyer is new.
-        daily = max(sum(past) / len(past) if past else 0.0, len(self.days.get(today, ())))
+        counted_today = self.counts.get(today, len(self.days.get(today, ())))
+        daily = max(sum(past) / len(past) if past else 0.0, counted_today)
         opened = self.alert_opened
         alert_until = (
             datetime.fromtimestamp(opened, at.tzinfo) + timedelta(hours=knobs.alert_hours)

@@ -96,7 +96,7 @@ def load_record(text: str) -> CustomerRecord:
 
 def dump_window(window: SymbolWindow) -> str:
     body = {
-        "b": [[c, at, w, *keys] for c, (at, w, keys) in window.buyers.items()],
+        "b": [[c, at, w, list(keys)] for c, (at, w, keys) in window.buyers.items()],
         "d": {str(day): sorted(seen) for day, seen in window.days.items()},
         "n": {str(day): count for day, count in window.counts.items()},
         "a": window.alert_opened,
@@ -106,10 +106,10 @@ def dump_window(window: SymbolWindow) -> str:
 
 
 def load_window(text: str) -> SymbolWindow:
-    """Also reads what earlier releases wrote: keys as a list, every day as hashes."""
+    """Also reads what earlier releases wrote: calm buyers' keys, every day as hashes."""
     body = orjson.loads(text)
     window = SymbolWindow(
-        buyers={b[0]: (b[1], b[2], _buyer_keys(b[2], b[3:])) for b in body["b"]},
+        buyers={c: (at, w, tuple(keys) if w >= 1.0 else ()) for c, at, w, keys in body["b"]},
         days={int(day): set(seen) for day, seen in body["d"].items()},
         counts={int(day): count for day, count in body.get("n", {}).items()},
         alert_opened=body["a"],
@@ -119,14 +119,6 @@ def load_window(text: str) -> SymbolWindow:
     for day in [d for d in window.days if d <= newest - HASHED_DAYS]:
         window.counts[day] = len(window.days.pop(day))
     return window
-
-
-def _buyer_keys(weight: float, rest: list[Any]) -> tuple[str, ...]:
-    if weight < 1.0:  # a calm buyer's keys are not kept (`SymbolWindow.add`)
-        return ()
-    if len(rest) == 1 and isinstance(rest[0], list):  # before: [customer, at, weight, [keys]]
-        return tuple(rest[0])
-    return tuple(rest)
 
 
 def dump_reference(facts: InstrumentFacts) -> str:

@@ -16,7 +16,7 @@ of each statement before it runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Connection, Numeric, Table
@@ -38,19 +38,37 @@ class _Shape:
     sql: str
     binds: tuple[_Processor, ...]  # for the parameters, in placeholder order
     results: tuple[_Processor, ...] = ()  # for the selected columns
+    # The columns that have a conversion: most have none, and their values pass untouched.
+    _bind_plan: _Plan = field(init=False, repr=False, compare=False)
+    _result_plan: _Plan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_bind_plan", _plan(self.binds))
+        object.__setattr__(self, "_result_plan", _plan(self.results))
 
     def bind(self, values: Sequence[Any]) -> Row:
-        return _convert(self.binds, values)
+        return _convert(self._bind_plan, len(self.binds), values)
 
     def result(self, row: Row) -> Row:
-        return _convert(self.results, row)
+        return _convert(self._result_plan, len(self.results), row)
 
 
-def _convert(processors: tuple[_Processor, ...], values: Sequence[Any]) -> Row:
-    return tuple(
-        value if convert is None else convert(value)
-        for convert, value in zip(processors, values, strict=True)
-    )
+_Plan = tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+def _plan(processors: tuple[_Processor, ...]) -> _Plan:
+    return tuple((index, convert) for index, convert in enumerate(processors) if convert)
+
+
+def _convert(plan: _Plan, width: int, values: Sequence[Any]) -> Row:
+    if len(values) != width:
+        raise ValueError(f"{len(values)} values for {width} columns")
+    if not plan:
+        return tuple(values)
+    converted = list(values)
+    for index, convert in plan:
+        converted[index] = convert(converted[index])
+    return tuple(converted)
 
 
 def select_in(

@@ -14,7 +14,7 @@ from kabuguard.risk.events import (
     Price,
     Side,
 )
-from kabuguard.risk.signals import CustomerLockState, ParsedIP, Signals
+from kabuguard.risk.signals import CustomerLockState
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,3 @@ def effects_of(event: Event, verdict: Verdict) -> Effects:
 
 def wants_halt_check(event: Event) -> bool:
     return isinstance(event, Order) and event.side is Side.BUY
-
-
-def empty_signals(event: Event) -> Signals:
-    return Signals(ip=ParsedIP.parse(event.ip))

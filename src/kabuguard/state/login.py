@@ -45,7 +45,9 @@ from kabuguard.risk.history import (
 from kabuguard.risk.login import (
     Bucket,
     LoginSignals,
+    NetworkFacts,
     SessionFacts,
+    SoftwareFacts,
     Window,
     WindowKind,
     history_values,
@@ -141,17 +143,17 @@ class LoginMemory:
         customer = event.customer_id
         at = int(event.occurred_at.timestamp())
         profile = self.profiles.get(customer) if customer is not None else None
-        signals = LoginSignals(
+        windows = _window_values(network, software)
+        return LoginSignals(
             network=network,
             software=software,
             profile=forget(profile, at, MEMORY_SECONDS) if profile is not None else None,
             population=self._population(values, at),
             values=values,
+            windows=tuple(self._window(kind, value, at) for kind, value in windows),
             session=self._session(event),
             exposed_since=self.exposed.get(customer) if customer is not None else None,
         )
-        windows = tuple(self._window(kind, value, at) for kind, value in _window_values(signals))
-        return replace(signals, windows=windows)
 
     def _population(self, values: tuple[str, ...], at: int) -> PopulationFacts:
         counts = [0] * len(Level)
@@ -226,7 +228,7 @@ class LoginMemory:
         tag = zlib.crc32(username.encode())
         failed = event.result is AttemptResult.FAILURE
         unknown = failed and event.customer_id is None
-        for kind, value in _window_values(facts):
+        for kind, value in _window_values(facts.network, facts.software):
             key = window_key(kind, value)
             buckets = self.buckets.setdefault(key, {})
             for old in [s for s in buckets if s <= at - WINDOW_SECONDS]:
@@ -326,14 +328,13 @@ def keys_for(events: Iterable[Event], enricher: Enricher) -> set[str]:
             network = enricher.network(event.ip)
             software = enricher.software(event.user_agent)
             values = history_values(network, software, event.device_id, event.occurred_at)
-            facts = LoginSignals(network=network, software=software)
-            keys |= {window_key(kind, value) for kind, value in _window_values(facts)}
+            windows = _window_values(network, software)
+            keys |= {window_key(kind, value) for kind, value in windows}
             keys |= {population_key(level, values[level]) for level in POPULATION_LEVELS}
     return keys
 
 
-def _window_values(facts: LoginSignals) -> list[tuple[WindowKind, str]]:
-    network, software = facts.network, facts.software
+def _window_values(network: NetworkFacts, software: SoftwareFacts) -> list[tuple[WindowKind, str]]:
     found = [
         (WindowKind.IP, network.ip if network.unknown is None else None),
         (WindowKind.PREFIX, network.prefix if network.unknown is None else None),

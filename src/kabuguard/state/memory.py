@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 from kabuguard.risk.decisions import Restriction, Verdict
@@ -11,10 +10,11 @@ from kabuguard.risk.signals import (
     BlockedNetwork,
     CustomerLockState,
     IPNetwork,
+    ParsedIP,
     Signals,
     SymbolHalt,
 )
-from kabuguard.state.effects import effects_of, empty_signals, wants_halt_check
+from kabuguard.state.effects import effects_of, wants_halt_check
 from kabuguard.state.guard import GuardMemory, default_guard
 from kabuguard.state.interfaces import NotListed
 from kabuguard.state.login import LoginMemory
@@ -65,28 +65,25 @@ class MemoryState:
     # DecisionState
 
     def signals_for(self, event: Event) -> Signals:
-        signals = empty_signals(event)
+        ip = ParsedIP.parse(event.ip)
         customer = event.customer_id
-        blocked = (
-            self._index.match(signals.ip.address, event.occurred_at)
-            if signals.ip.address is not None
-            else None
-        )
         halt = None
         if wants_halt_check(event):
             assert isinstance(event, Order)
             halt = self._halt_at(event.symbol, event.market, event.occurred_at)
         login = self.login.signals(event)
         trading, money = self.guard.signals(event, login)
-        return dataclasses.replace(
-            signals,
+        return Signals(
+            ip=ip,
             lock=self._locks.get(customer) if customer is not None else None,
             restrictions=(
                 self.active_restrictions(customer, event.occurred_at)
                 if customer is not None
                 else ()
             ),
-            blocked_network=blocked,
+            blocked_network=(
+                self._index.match(ip.address, event.occurred_at) if ip.address is not None else None
+            ),
             symbol_halt=halt,
             login=login,
             trading=trading,

@@ -22,7 +22,7 @@ from kabuguard.risk.signals import ParsedIP, Signals
 from kabuguard.risk.trading import buyer_weight
 from kabuguard.state.guard import SWEEP_FLOOR, CustomerRecord, GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import dump_record, load_record
-from kabuguard.state.guard_models import CaseAccountRow, GuardKeyRow, HoldRow
+from kabuguard.state.guard_models import CaseAccountRow, GuardCustomerRow, GuardKeyRow, HoldRow
 from kabuguard.state.guard_sql import SqlGuardStore, _keyed_rows, keys_for
 from kabuguard.state.login import Changes
 from kabuguard.state.memory import MemoryState
@@ -330,3 +330,37 @@ def test_a_signed_destination_survives_the_store_codec_and_old_records_still_loa
     loaded = load_record(orjson.dumps(stored_before).decode()).money.destinations
     assert not loaded["dst-1"].signed
     assert loaded["dst-2"] == record.money.destinations["dst-2"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_pivoted_account_keeps_its_stored_record(database: Database) -> None:
+    """Coordination pivots onto accounts outside the group being decided: marking them must
+    not replace what is stored of them (their new payout account's cooling-off, say)."""
+    policy = _coordination_policy()
+    service = DecisionService(database, Policies(policy), clock=lambda: factories.BASE_TIME,
+                              max_future_skew=timedelta(days=3650))  # fmt: skip
+
+    def decide(document: dict[str, Any]) -> set[str]:
+        (result,) = service.decide_many([(factories.typed(document), "test")])
+        assert isinstance(result, Submitted)
+        return {reason["code"] for reason in result.decision["reasons"]}
+
+    decide(factories.instrument())
+    decide(factories.login("c-9", minutes=-30, ip="60.95.1.50", session_id="s9",
+                           device_id="dev-9"))  # fmt: skip
+    decide(factories.payout_change("c-9", minutes=-20, session_id="s9", device_id="dev-9"))
+    for number, ip in ((1, "60.95.1.10"), (2, "60.95.1.50"), (3, "60.95.1.77")):
+        decide(factories.order(f"c-{number}", minutes=number, ip=ip, limit_price="2505",
+                               session_id=f"s{number}", device_id=f"dev-{number}"))  # fmt: skip
+    with database.read() as session:
+        accounts = session.execute(select(CaseAccountRow.customer_id, CaseAccountRow.role)).all()
+    assert ("c-9", "pivot") in {(a.customer_id, a.role) for a in accounts}
+    with database.read() as session:
+        detail = session.scalar(
+            select(GuardCustomerRow.detail).where(GuardCustomerRow.customer_id == "c-9")
+        )
+    assert detail is not None
+    record = load_record(detail)
+    assert record.pivoted_until is not None  # marked by the case
+    assert "dst-2" in record.money.destinations  # and still holding what it had
+    assert record.money.last_session is not None

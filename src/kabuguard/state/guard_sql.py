@@ -79,11 +79,13 @@ class SqlGuardStore:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._loaded: set[str] = set()  # customers whose stored record was read, if any
 
     def load(self, policy: Policy, events: Sequence[Event]) -> GuardMemory:
         memory = GuardMemory(policy)
         connection = self._session.connection()
         customers = sorted({e.customer_id for e in events if e.customer_id is not None})
+        self._loaded = set(customers)
         for customer, detail in _of(connection, GuardCustomerRow, "detail", customers):
             memory.customers[customer] = load_record(detail)
         for customer, name in _of(connection, RegisteredNameRow, "name_kana", customers):
@@ -107,6 +109,7 @@ class SqlGuardStore:
     def save(self, memory: GuardMemory, now: datetime) -> None:
         connection = self._session.connection()
         changes = memory.changes
+        self._merge_outsiders(memory)
         rows = [
             {"customer_id": c, "detail": dump_record(memory.customers[c])}
             for c in sorted(changes.customers)
@@ -120,6 +123,20 @@ class SqlGuardStore:
             connection.execute(insert(HoldRow), holds)
         delete_below(connection, GuardKeyRow, "expires", int(now.timestamp()))
         memory.changes = GuardChanges()
+
+    def _merge_outsiders(self, memory: GuardMemory) -> None:
+        """A coordination case marks accounts outside the group as pivoted: their records were
+        not loaded, so memory holds only the mark. It is carried onto the stored record, which
+        would otherwise be replaced by an empty one (payout accounts, risky logins, profile)."""
+        outsiders = sorted(c for c in memory.changes.customers if c not in self._loaded)
+        connection = self._session.connection()
+        for customer, detail in _of(connection, GuardCustomerRow, "detail", outsiders):
+            stored = load_record(detail)
+            marked = memory.customers[customer].pivoted_until
+            if marked is not None and (stored.pivoted_until or marked) <= marked:
+                stored.pivoted_until = marked
+            memory.customers[customer] = stored
+        self._loaded.update(outsiders)
 
     def _save_cases(self, memory: GuardMemory) -> None:
         connection = self._session.connection()

@@ -364,3 +364,23 @@ def test_a_pivoted_account_keeps_its_stored_record(database: Database) -> None:
     assert record.pivoted_until is not None  # marked by the case
     assert "dst-2" in record.money.destinations  # and still holding what it had
     assert record.money.last_session is not None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("written", ["::ffff:60.95.1.50", "2400:4050:0:0::1"])
+def test_an_address_written_two_ways_is_one_pivot_entry(database: Database, written: str) -> None:
+    """The pivot index is keyed by the canonical address: a group must read the entry it is
+    about to replace, however the event spelled the address."""
+    service = DecisionService(database, Policies(POLICY), clock=lambda: factories.BASE_TIME,
+                              max_future_skew=timedelta(days=3650))  # fmt: skip
+    canonical = str(ParsedIP.parse(written).address)
+    for customer, ip in (("c-1", canonical), ("c-2", written)):
+        login = factories.login(customer, ip=ip, session_id=f"s-{customer}")
+        (result,) = service.decide_many([(factories.typed(login), "test")])
+        assert isinstance(result, Submitted)
+    with database.read() as session:
+        detail = session.scalar(
+            select(GuardKeyRow.detail).where(GuardKeyRow.key == f"ip:{canonical}")
+        )
+    assert detail is not None
+    assert set(orjson.loads(detail)) == {"c-1", "c-2"}

@@ -25,6 +25,7 @@ from kabuguard.enrich.enricher import default_enricher
 from kabuguard.hotsql import Row, delete_below, insert_many, select_in, upsert_many
 from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price, Side
 from kabuguard.risk.policy import Policy
+from kabuguard.risk.signals import ParsedIP
 from kabuguard.state.coordination import DAYS, PIVOT_SECONDS, WINDOW_SECONDS
 from kabuguard.state.guard import GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import (
@@ -65,7 +66,9 @@ def keys_for(events: Sequence[Event]) -> set[str]:
         if event.customer_id is None:
             continue
         if event.ip:
-            keys.add(f"ip:{event.ip}")
+            address = ParsedIP.parse(event.ip).address  # as `pivot_keys` writes it
+            if address is not None:
+                keys.add(f"ip:{address}")
             network = enricher.network(event.ip)
             if network.anonymising and network.prefix:
                 keys.add(f"net:{network.prefix}")

@@ -9,6 +9,7 @@ It notes what changed (`changes`) so a store writes back only that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -91,6 +92,9 @@ class GuardMemory:
         self.holds: dict[str, Hold] = {}
         self.halts: list[SymbolHalt] = []  # applied by coordination, for the lists to take
         self.changes = GuardChanges()
+        # Where a store keeps the pivot index: called with keys to read in before a case
+        # pivots on them (replay holds the whole index in memory and needs none).
+        self.load_pivots: Callable[[set[str]], None] | None = None
         self._sweep_at = SWEEP_FLOOR
         # The login facts last fetched, so `record` weighs the buyer by the same session.
         self._last: tuple[str, LoginSignals | None] = ("", None)
@@ -266,6 +270,8 @@ class GuardMemory:
         case = Case.open(order, knobs.halt, involved)
         keys = window.risky_keys(at, knobs.window_minutes) | set(pivot_keys(order, self._login))
         until = order.occurred_at + timedelta(hours=knobs.pivot_hours)
+        if self.load_pivots is not None:
+            self.load_pivots(keys - set(self.pivots.touched))
         for other in sorted(self.pivots.pivot(keys, at, knobs.pivot_hours) - set(case.accounts)):
             case.join(other, CaseRole.PIVOT)
             self._record(other).pivoted_until = until

@@ -3,9 +3,10 @@
 Reads, per group: the customers' records (one `IN` query on `guard_customers`), their names
 and product restrictions (one each), and every keyed entry the group can touch (one `IN`
 query on `guard_keys`: the symbols' reference facts and buyer windows, the IPs, devices and
-networks of the events, the bank accounts of payout changes, and the pivot keys of risky
-buyers already in the windows). Writes replace whole rows, like the login store: the
-decision service runs one writer at a time. Every keyed row carries `expires`; each flush
+networks of the events, the bank accounts of payout changes). When a coordination case opens,
+one more query reads what its risky buyers' IPs and devices touched. Writes replace whole
+rows, like the login store: the decision service runs one writer at a time; a row is only
+written where it was read. Every keyed row carries `expires`; each flush
 deletes the expired ones, so the table holds only live windows (see docs/order-guard.md).
 These reads and writes run on the driver itself (`kabuguard.hotsql`).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -97,9 +99,9 @@ class SqlGuardStore:
             found = memory.restricted.get(customer, frozenset())
             memory.restrict_markets(customer, found | {market})
         self._load_keys(memory, keys_for(events))
-        buys = any(isinstance(e, Order) and e.side is Side.BUY for e in events)
-        if buys:  # the pivot's second hop: what the risky buyers' IPs and devices touched
-            self._load_keys(memory, _buyer_keys(memory) - set(memory.pivots.touched))
+        # The pivot's second hop (what the risky buyers' IPs and devices touched) is read
+        # only when a case opens: a rare event, and the keys are hundreds on a busy symbol.
+        memory.load_pivots = partial(self._load_keys, memory)
         memory.changes = GuardChanges()
         return memory
 
@@ -160,16 +162,6 @@ class SqlGuardStore:
             for customer, role in sorted(c.accounts.items())
         ]
         upsert_many(connection, CaseAccountRow, ("case_id", "customer_id"), ("role",), accounts)
-
-
-def _buyer_keys(memory: GuardMemory) -> set[str]:
-    return {
-        key
-        for window in memory.symbols.values()
-        for _, weight, keys in window.buyers.values()
-        if weight >= 1.0
-        for key in keys
-    }
 
 
 def _of(

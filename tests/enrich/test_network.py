@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from ipaddress import IPv4Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import pytest
 
@@ -87,10 +87,18 @@ def _from_the_data(raw: str) -> tuple[object, ...]:
     if not address.is_global or address.is_multicast:
         return (Unknown.RESERVED,)
     found = geo_database().lookup(str(address))
-    name, country = str(found.asn_name or ""), str(found.country_code or "")
+    name = str(found.asn_name or "") if _in(address, found.asn_cidr) else ""
+    country = str(found.country_code or "") if _in(address, found.cidr) else ""
     if not name or name == "IANA.ORG" or country in ("", "--"):
         return (Unknown.NOT_IN_DATA,)
     return (None, name, country)
+
+
+def _in(address: IPv4Address | IPv6Address, data_range: object) -> bool:
+    try:
+        return address in ip_network(str(data_range))
+    except ValueError:
+        return False
 
 
 def _answer(facts: NetworkFacts) -> tuple[object, ...]:
@@ -149,3 +157,19 @@ def test_a_new_address_in_a_block_held_by_one_range_is_answered_without_a_lookup
         first.asn, first.country, "1.79.158.0/24",
     )  # fmt: skip
     assert neighbour.ip == "1.79.158.200"
+
+
+def test_an_address_in_a_gap_between_the_datas_asn_ranges_has_no_network() -> None:
+    """geoip2fast answers an address no ASN range holds with the range before it: that
+    network is not the address's, and claiming it would feed the rules a wrong class."""
+    rng = random.Random(7)
+    for _ in range(100_000):
+        raw = ".".join(str(rng.randrange(1, 224)) for _ in range(4))
+        found = geo_database().lookup(raw)
+        if found.asn_name and found.asn_cidr and not _in(IPv4Address(raw), found.asn_cidr):
+            break
+    else:
+        raise AssertionError("no address in a gap between ASN ranges found")
+    facts = NetworkLookup().facts(raw)
+    assert facts.asn != found.asn_name
+    assert facts.unknown is Unknown.NOT_IN_DATA

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import threading
 from functools import cache, lru_cache
-from ipaddress import ip_network
+from ipaddress import ip_address
 from typing import Any
 
 from geoip2fast import GeoIP2Fast
 
 from kabuguard.enrich.asn_classes import asn_class
-from kabuguard.risk.addresses import block_of, is_global, parse_address
+from kabuguard.risk.addresses import IPAddress, block_of, is_global, parse_address
 from kabuguard.risk.login import UNKNOWN_NETWORK, AsnClass, NetworkFacts, Unknown
 
 # This file answers IPv4 and IPv6 with the AS organisation's name and the country (GeoLite2).
@@ -56,15 +56,24 @@ class NetworkLookup:
             private = address.is_private or address.is_loopback or address.is_link_local
             return _unknown(text, Unknown.PRIVATE if private else Unknown.RESERVED)
         block = block_of(address)
-        name, country = self._blocks.get(block) or self._look_up(text, block)
+        name, country = self._blocks.get(block) or self._look_up(address, text, block)
         if not name or name == "IANA.ORG" or country in _NO_COUNTRY:
             return _unknown(text, Unknown.NOT_IN_DATA, block)
         return NetworkFacts(text, block, name, country, asn_class(name))
 
-    def _look_up(self, text: str, block: str) -> tuple[str, str]:
+    def _look_up(self, address: IPAddress, text: str, block: str) -> tuple[str, str]:
+        """The data's answer, where its ranges hold the address. They may not: the data
+        answers an IPv4-compatible IPv6 address from its IPv4 ranges, and an address in a gap
+        between ASN ranges with the range before the gap; that is no answer at all."""
         found = self._geo.lookup(text)
-        answer = (str(found.asn_name or ""), str(found.country_code or ""))
-        if _covers(found.cidr, block) and _covers(found.asn_cidr, block):
+        country, asn = _range(found.cidr), _range(found.asn_cidr)
+        bits = address.max_prefixlen
+        answer = (
+            str(found.asn_name or "") if _holds(asn, address, bits) else "",
+            str(found.country_code or "") if _holds(country, address, bits) else "",
+        )
+        within = int(block.rpartition("/")[2])
+        if _holds(country, address, within) and _holds(asn, address, within):
             with self._lock:
                 if len(self._blocks) >= _BLOCKS:
                     del self._blocks[next(iter(self._blocks))]  # the oldest kept
@@ -72,16 +81,32 @@ class NetworkLookup:
         return answer
 
 
-def _covers(data_range: object, block: str) -> bool:
-    """Whether the data's range holds the whole block. Checked, not assumed from the address:
-    the data answers an IPv4-compatible IPv6 address from its IPv4 ranges, and can answer an
-    address in a gap between ASN ranges with the range before it."""
+_Range = tuple[int, int, int]  # IP version, first address as an integer, prefix length
+
+
+@lru_cache(maxsize=4096)
+def _range(data_range: object) -> _Range | None:
+    """A range as the data names it (`a.b.c.0/22`), or None where it names none."""
+    start, _, prefix = str(data_range or "").partition("/")
+    if not prefix.isdigit():
+        return None
     try:
-        ranged = ip_network(str(data_range), strict=False)
+        first = ip_address(start)
     except ValueError:
+        return None
+    return first.version, int(first), int(prefix)
+
+
+def _holds(found: _Range | None, address: IPAddress, prefix: int) -> bool:
+    """Whether the range holds the `prefix`-long network around `address` (aligned ranges
+    that share an address nest: the shorter prefix holds the longer)."""
+    if found is None:
         return False
-    within = ip_network(block)
-    return ranged.version == within.version and within.subnet_of(ranged)  # type: ignore[arg-type]
+    version, first, length = found
+    if version != address.version or length > prefix:
+        return False
+    shift = address.max_prefixlen - length
+    return first >> shift == int(address) >> shift
 
 
 def _unknown(ip: str | None, why: Unknown, block: str | None = None) -> NetworkFacts:

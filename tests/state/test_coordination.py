@@ -113,3 +113,13 @@ def test_a_window_stored_by_the_release_before_loads() -> None:
     assert loaded.buyers == {"c-1": (NOON, 1.0, RISKY_KEYS), "c-2": (NOON, 0.05, ())}
     assert loaded.days == {20_002: {1, 2, 3}, 20_003: {1, 2, 3}}
     assert loaded.counts == {20_000: 1, 20_001: 2}
+
+
+def test_days_more_than_a_history_ago_make_no_normal() -> None:
+    window = SymbolWindow()
+    for number in range(50):
+        window.add(f"c-{number}", NOON, KNOBS.calm_weight, ())
+    window.add("c-1", NOON + DAY_SECONDS, KNOBS.calm_weight, ())
+    window.add("c-2", NOON + 2 * DAY_SECONDS, KNOBS.calm_weight, ())  # day 20,000 is settled
+    much_later = NOON + (DAYS + 5) * DAY_SECONDS  # no buy since: nothing pruned the old days
+    assert window.facts("c-3", _at(much_later), KNOBS).normal_buyers == 0.0

@@ -181,8 +181,13 @@ def ripen(profile: Profile, at: int, probation_seconds: int) -> Profile:
 
 
 def _add(level: tuple[Seen, ...], value: str, at: int, cap: int) -> tuple[Seen, ...]:
-    others = [seen for seen in level if seen.value != value]
-    found = next((seen for seen in level if seen.value == value), None)
+    others: list[Seen] = []
+    found = None
+    for seen in level:  # one pass: this runs for every level of every learned login
+        if seen.value != value:
+            others.append(seen)
+        elif found is None:
+            found = seen
     if len(others) >= cap:
         others.sort(key=lambda seen: seen.last)
         others = others[len(others) - cap + 1 :]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_network
 
 import pytest
 
@@ -132,7 +132,8 @@ def test_a_blocks_kept_answer_is_the_datas_answer_for_every_address_in_it() -> N
         block = int(address) & ~((1 << (8 if step == 1 else 80)) - 1)
         # The seed first, so that its block's answer is kept before its neighbours ask.
         for offset in (None, 0, 37 * step, 128 * step, 255 * step):
-            raw = seed if offset is None else str(ip_address(block + offset))
+            family = IPv4Address if step == 1 else IPv6Address
+            raw = seed if offset is None else str(family(block + offset))
             assert _answer(lookup.facts(raw)) == _from_the_data(raw), raw
 
 
@@ -165,6 +166,8 @@ def test_an_address_in_a_gap_between_the_datas_asn_ranges_has_no_network() -> No
     rng = random.Random(7)
     for _ in range(100_000):
         raw = ".".join(str(rng.randrange(1, 224)) for _ in range(4))
+        if not IPv4Address(raw).is_global:
+            continue
         found = geo_database().lookup(raw)
         if found.asn_name and found.asn_cidr and not _in(IPv4Address(raw), found.asn_cidr):
             break

@@ -388,3 +388,31 @@ def test_an_address_written_two_ways_is_one_pivot_entry(database: Database, writ
         )
     assert detail is not None
     assert set(orjson.loads(detail)) == {"c-1", "c-2"}
+
+
+def test_a_later_pivot_mark_is_kept_when_a_case_marks_the_account_again() -> None:
+    policy = _coordination_policy()
+    state = MemoryState(guard=GuardMemory(policy))
+    far = factories.BASE_TIME + timedelta(days=30)
+    state.guard.customers["c-9"] = CustomerRecord(pivoted_until=far)
+    _buyers(state, policy)
+    (case,) = state.guard.cases.values()
+    assert case.accounts["c-9"].value == "pivot"
+    assert state.guard.customers["c-9"].pivoted_until == far
+
+
+def test_the_store_refuses_to_replace_an_unread_record_with_more_than_a_pivot_mark(
+    database: Database,
+) -> None:
+    with database.write() as session:
+        store = SqlGuardStore(session)
+        stored = store.load(POLICY, [factories.typed(factories.login("c-2"))])
+        stored.customers["c-2"] = CustomerRecord(pivoted_until=factories.BASE_TIME)
+        stored.changes.customers.add("c-2")
+        store.save(stored, factories.BASE_TIME)
+        memory = store.load(POLICY, [factories.typed(factories.login("c-1"))])
+        memory.customers["c-2"] = CustomerRecord()
+        memory.customers["c-2"].money.last_session = "s-x"  # not a pivot mark
+        memory.changes.customers.add("c-2")
+        with pytest.raises(RuntimeError, match="only a pivot mark"):
+            store.save(memory, factories.BASE_TIME)

@@ -88,7 +88,7 @@ _Range = tuple[int, int, int]  # IP version, first address as an integer, prefix
 def _range(data_range: object) -> _Range | None:
     """A range as the data names it (`a.b.c.0/22`), or None where it names none."""
     start, _, prefix = str(data_range or "").partition("/")
-    if not prefix.isdigit():
+    if not (prefix.isascii() and prefix.isdigit()):
         return None
     try:
         first = ip_address(start)

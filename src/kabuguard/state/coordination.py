@@ -82,8 +82,9 @@ class SymbolWindow:
                     counted = True
                 weighted += weight
         today = now // DAY_SECONDS
-        # The `DAYS` before today only: a window not bought for longer still holds older days
-        # (a store would have let its row expire; memory drops them at the next buy).
+        # The days of the `DAYS`-day history before today only: a window not bought for longer
+        # still holds older days (a store's row would have expired; memory drops them at the
+        # next buy).
         past = [len(seen) for day, seen in self.days.items() if today - DAYS < day < today]
         past += [count for day, count in self.counts.items() if today - DAYS < day < today]
         # Today's own count too: a busy name with no history yet (a new listing, a fresh

@@ -95,6 +95,9 @@ class GuardMemory:
         # Where a store keeps the pivot index: called with keys to read in before a case
         # pivots on them (replay holds the whole index in memory and needs none).
         self.load_pivots: Callable[[set[str]], None] | None = None
+        # The customers whose records a store read for this memory; None where memory holds
+        # every record there is (replay). Any other customer can only be marked pivoted.
+        self.loaded: frozenset[str] | None = None
         self._sweep_at = SWEEP_FLOOR
         # The login facts last fetched, so `record` weighs the buyer by the same session.
         self._last: tuple[str, LoginSignals | None] = ("", None)
@@ -274,7 +277,8 @@ class GuardMemory:
             self.load_pivots(keys - set(self.pivots.touched))
         for other in sorted(self.pivots.pivot(keys, at, knobs.pivot_hours) - set(case.accounts)):
             case.join(other, CaseRole.PIVOT)
-            self._record(other).pivoted_until = until
+            record = self._record(other)
+            record.pivoted_until = max(until, record.pivoted_until or until)
             self.changes.customers.add(other)
         window.alert_opened, window.case_id = at, case.case_id
         self.cases[case.case_id] = case
@@ -341,10 +345,6 @@ class GuardMemory:
 
     def register_name(self, customer: str, name: str) -> None:
         self.names[customer] = name
-
-    def release_destination(self, customer: str, destination_id: str) -> None:
-        self._record(customer).money.release(destination_id)
-        self.changes.customers.add(customer)
 
 
 def pivot_keys(event: Event, login: LoginSignals | None) -> list[str]:

@@ -29,7 +29,7 @@ from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price,
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import ParsedIP
 from kabuguard.state.coordination import DAYS, PIVOT_SECONDS, WINDOW_SECONDS
-from kabuguard.state.guard import GuardChanges, GuardMemory
+from kabuguard.state.guard import CustomerRecord, GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import (
     dump_record,
     dump_reference,
@@ -84,13 +84,12 @@ class SqlGuardStore:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._loaded: set[str] = set()  # customers whose stored record was read, if any
 
     def load(self, policy: Policy, events: Sequence[Event]) -> GuardMemory:
         memory = GuardMemory(policy)
         connection = self._session.connection()
         customers = sorted({e.customer_id for e in events if e.customer_id is not None})
-        self._loaded = set(customers)
+        memory.loaded = frozenset(customers)
         for customer, detail in _of(connection, GuardCustomerRow, "detail", customers):
             memory.customers[customer] = load_record(detail)
         for customer, name in _of(connection, RegisteredNameRow, "name_kana", customers):
@@ -133,15 +132,19 @@ class SqlGuardStore:
         """A coordination case marks accounts outside the group as pivoted: their records were
         not loaded, so memory holds only the mark. It is carried onto the stored record, which
         would otherwise be replaced by an empty one (payout accounts, risky logins, profile)."""
-        outsiders = sorted(c for c in memory.changes.customers if c not in self._loaded)
+        if memory.loaded is None:  # memory holds every record there is
+            return
+        outsiders = sorted(c for c in memory.changes.customers if c not in memory.loaded)
         connection = self._session.connection()
         for customer, detail in _of(connection, GuardCustomerRow, "detail", outsiders):
-            stored = load_record(detail)
             marked = memory.customers[customer].pivoted_until
+            if memory.customers[customer] != CustomerRecord(pivoted_until=marked):
+                raise RuntimeError(f"{customer}: only a pivot mark may change an unloaded record")
+            stored = load_record(detail)
             if marked is not None and (stored.pivoted_until or marked) <= marked:
                 stored.pivoted_until = marked
             memory.customers[customer] = stored
-        self._loaded.update(outsiders)
+        memory.loaded |= frozenset(outsiders)
 
     def _save_cases(self, memory: GuardMemory) -> None:
         connection = self._session.connection()

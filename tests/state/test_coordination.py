@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from kabuguard.risk.policy import Policy
 from kabuguard.state.coordination import (
@@ -123,3 +126,29 @@ def test_days_more_than_a_history_ago_make_no_normal() -> None:
     window.add("c-2", NOON + 2 * DAY_SECONDS, KNOBS.calm_weight, ())  # day 20,000 is settled
     much_later = NOON + (DAYS + 5) * DAY_SECONDS  # no buy since: nothing pruned the old days
     assert window.facts("c-3", _at(much_later), KNOBS).normal_buyers == 0.0
+
+
+def test_the_weighted_buyers_in_a_window_are_exactly_the_naive_sum() -> None:
+    """Buys in and out of order, repeat buyers, the cap and stale buyers: the sum kept
+    alongside the window answers as a walk over every buyer would."""
+    rng = random.Random(11)
+    window = SymbolWindow()
+    clock = NOON
+    for _ in range(3_000):
+        clock += rng.randrange(0, 90)
+        at = clock - (rng.randrange(0, 600) if rng.random() < 0.2 else 0)  # some arrive late
+        weight = rng.choice((KNOBS.calm_weight, 1.0, round(rng.random(), 3)))
+        customer = f"c-{rng.randrange(700)}"
+        asked = _at(at + rng.randrange(-120, 120))
+        facts = window.facts(customer, asked, KNOBS)
+        now, since = int(asked.timestamp()), int(asked.timestamp()) - KNOBS.window_minutes * 60
+        inside = [(c, w) for c, (when, w, _) in window.buyers.items() if since < when <= now]
+        assert facts.weighted_buyers == pytest.approx(math.fsum(w for _, w in inside), abs=1e-6)
+        assert facts.buyer_already_counted == (customer in dict(inside))
+        window.add(customer, at, weight, ())
+        times = [when for when, _, _ in window.buyers.values()]
+        assert times == sorted(times)
+        assert len(window.buyers) <= BUYER_CAP
+    assert load_window(dump_window(window)).facts("c-1", _at(clock), KNOBS) == window.facts(
+        "c-1", _at(clock), KNOBS
+    )

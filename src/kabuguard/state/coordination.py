@@ -24,6 +24,7 @@ TRADING_MINUTES = 300  # TSE: 09:00-11:30 and 12:30-15:30
 HASHED_DAYS = 2  # days whose buyers are kept as hashes: today, and yesterday for late events
 BUYER_CAP = 512
 TOUCH_CAP = 64
+UNITS = 1_000_000  # weights are summed in millionths of a buyer
 DAILY_CAP = 256  # distinct buyers counted per symbol and day; beyond, the symbol is busy
 Buyer = tuple[int, float, tuple[str, ...]]  # epoch seconds, weight, the pivot keys it used
 
@@ -31,26 +32,46 @@ Buyer = tuple[int, float, tuple[str, ...]]  # epoch seconds, weight, the pivot k
 @dataclass
 class SymbolWindow:
     """Recent buyers by customer, and distinct buyers per day: short hashes of their ids for
-    the last `HASHED_DAYS` days (an event may arrive late), a count for older days."""
+    the last `HASHED_DAYS` days (an event may arrive late), a count for older days.
+
+    `buyers` is kept in time order, and the sum of their weights alongside it (in millionths:
+    exact whatever the order), so the weighted buyers in a window are that sum less the few
+    buyers at either end outside it, not a walk over up to `BUYER_CAP` buyers at every buy."""
 
     buyers: dict[str, Buyer] = field(default_factory=dict)
     days: dict[int, set[int]] = field(default_factory=dict)
     counts: dict[int, int] = field(default_factory=dict)  # day → distinct buyers, settled
     alert_opened: int | None = None  # epoch seconds of the open alert
     case_id: str | None = None
+    _units: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._in_time_order()
 
     def add(self, customer: str, at: int, weight: float, keys: tuple[str, ...]) -> None:
         day = at // DAY_SECONDS
-        old = self.buyers.get(customer)
-        if old is not None and old[0] > at - WINDOW_SECONDS:
-            at, weight, keys = max(at, old[0]), max(weight, old[1]), _union(old[2], keys)
+        old = self.buyers.pop(customer, None)
+        if old is not None:
+            self._units -= _units(old[1])
+            if old[0] > at - WINDOW_SECONDS:
+                at, weight, keys = max(at, old[0]), max(weight, old[1]), _union(old[2], keys)
+        late = bool(self.buyers) and next(reversed(self.buyers.values()))[0] > at
         # Only risky buyers' IPs and devices are pivoted on (`risky_keys`). A buyer calm so
         # far keeps none, which keeps a busy symbol's stored window small; should they buy
         # from a risky session later, that session's are the ones kept.
         self.buyers[customer] = (at, weight, keys if weight >= 1.0 else ())
+        self._units += _units(weight)
+        if late:
+            self._in_time_order()
         if len(self.buyers) > BUYER_CAP:
             self.prune(at)
         self._count(customer, day)
+
+    def _in_time_order(self) -> None:
+        times = [when for when, _, _ in self.buyers.values()]
+        if times != sorted(times):
+            self.buyers = dict(sorted(self.buyers.items(), key=lambda item: item[1][0]))
+        self._units = sum(_units(weight) for _, weight, _ in self.buyers.values())
 
     def _count(self, customer: str, day: int) -> None:
         newest = max(self.days, default=day)
@@ -67,20 +88,29 @@ class SymbolWindow:
 
     def prune(self, at: int) -> None:
         """Drop buyers older than the longest window, then the oldest beyond `BUYER_CAP`."""
-        recent = {c: v for c, v in self.buyers.items() if v[0] > at - WINDOW_SECONDS}
-        while len(recent) > BUYER_CAP:  # one over, as a rule: linear, not a sort per buy
-            del recent[min(recent, key=lambda c: recent[c][0])]
-        self.buyers = recent
+        stale = at - WINDOW_SECONDS
+        while self.buyers:
+            customer, (when, weight, _) = next(iter(self.buyers.items()))
+            if when > stale and len(self.buyers) <= BUYER_CAP:
+                return
+            del self.buyers[customer]
+            self._units -= _units(weight)
 
     def facts(self, customer: str, at: datetime, knobs: CoordinationPolicy) -> Coordination:
         now = int(at.timestamp())
         since = now - knobs.window_minutes * 60
-        weighted, counted = 0.0, False
-        for buyer, (when, weight, _) in self.buyers.items():
-            if since < when <= now:
-                if buyer == customer:
-                    counted = True
-                weighted += weight
+        units = self._units
+        for when, weight, _ in self.buyers.values():  # the oldest, bought before the window
+            if when > since:
+                break
+            units -= _units(weight)
+        for when, weight, _ in reversed(self.buyers.values()):  # bought after this order
+            if when <= now:
+                break
+            units -= _units(weight)
+        own = self.buyers.get(customer)
+        counted = own is not None and since < own[0] <= now
+        weighted = units / UNITS
         today = now // DAY_SECONDS
         # The days of the `DAYS`-day history before today only: a window not bought for longer
         # still holds older days (a store's row would have expired; memory drops them at the
@@ -150,6 +180,10 @@ class PivotIndex:
                 self.touched[key] = entries
             else:
                 del self.touched[key]
+
+
+def _units(weight: float) -> int:
+    return round(weight * UNITS)
 
 
 def _union(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:

@@ -34,9 +34,9 @@ class SymbolWindow:
     """Recent buyers by customer, and distinct buyers per day: short hashes of their ids for
     the last `HASHED_DAYS` days (an event may arrive late), a count for older days.
 
-    `buyers` is kept in time order, and the sum of their weights alongside it (in millionths:
-    exact whatever the order), so the weighted buyers in a window are that sum less the few
-    buyers at either end outside it, not a walk over up to `BUYER_CAP` buyers at every buy."""
+    `buyers` is kept in time order, their weights in millionths of a buyer and the sum of them
+    alongside (exact whatever the order of buys), so a buy's weighted buyers cost a walk over
+    the window or over the buyers before it, whichever is shorter (`_units_within`)."""
 
     buyers: dict[str, Buyer] = field(default_factory=dict)
     days: dict[int, set[int]] = field(default_factory=dict)
@@ -50,19 +50,22 @@ class SymbolWindow:
 
     def add(self, customer: str, at: int, weight: float, keys: tuple[str, ...]) -> None:
         day = at // DAY_SECONDS
+        weight = _units(weight) / UNITS  # as the sum counts it
         old = self.buyers.pop(customer, None)
         if old is not None:
             self._units -= _units(old[1])
             if old[0] > at - WINDOW_SECONDS:
                 at, weight, keys = max(at, old[0]), max(weight, old[1]), _union(old[2], keys)
-        late = bool(self.buyers) and next(reversed(self.buyers.values()))[0] > at
+        # A late buy goes before the buyers newer than it, which are put back after it.
+        newer = []
+        while self.buyers and next(reversed(self.buyers.values()))[0] > at:
+            newer.append(self.buyers.popitem())
         # Only risky buyers' IPs and devices are pivoted on (`risky_keys`). A buyer calm so
         # far keeps none, which keeps a busy symbol's stored window small; should they buy
         # from a risky session later, that session's are the ones kept.
         self.buyers[customer] = (at, weight, keys if weight >= 1.0 else ())
+        self.buyers.update(reversed(newer))
         self._units += _units(weight)
-        if late:
-            self._in_time_order()
         if len(self.buyers) > BUYER_CAP:
             self.prune(at)
         self._count(customer, day)
@@ -99,18 +102,9 @@ class SymbolWindow:
     def facts(self, customer: str, at: datetime, knobs: CoordinationPolicy) -> Coordination:
         now = int(at.timestamp())
         since = now - knobs.window_minutes * 60
-        units = self._units
-        for when, weight, _ in self.buyers.values():  # the oldest, bought before the window
-            if when > since:
-                break
-            units -= _units(weight)
-        for when, weight, _ in reversed(self.buyers.values()):  # bought after this order
-            if when <= now:
-                break
-            units -= _units(weight)
         own = self.buyers.get(customer)
         counted = own is not None and since < own[0] <= now
-        weighted = units / UNITS
+        weighted = self._units_within(since, now) / UNITS
         today = now // DAY_SECONDS
         # The days of the `DAYS`-day history before today only: a window not bought for longer
         # still holds older days (a store's row would have expired; memory drops them at the
@@ -133,6 +127,31 @@ class SymbolWindow:
             normal_buyers=daily * knobs.window_minutes / TRADING_MINUTES,
             alert_until=alert_until,
         )
+
+    def _units_within(self, since: int, now: int) -> int:
+        """The weights bought in (since, now]. Walked from both ends at once: from the newest,
+        summing the window; from the oldest, the buyers before it, to subtract from the sum
+        kept. Whichever is done first answers, so a buy costs the smaller of the two parts."""
+        newest, oldest = reversed(self.buyers.values()), iter(self.buyers.values())
+        later = inside = before = 0  # units bought after `now`, in the window, before it
+        past_later = oldest_done = False
+        while True:
+            entry = next(newest, None)
+            if entry is None or entry[0] <= since:
+                return inside
+            if entry[0] > now:
+                later += _units(entry[1])
+            else:
+                inside += _units(entry[1])
+                past_later = True
+            if not oldest_done:
+                first = next(oldest, None)
+                if first is None or first[0] > since:
+                    oldest_done = True
+                else:
+                    before += _units(first[1])
+            if oldest_done and past_later:
+                return self._units - before - later
 
     def involved(self, at: int, window_minutes: int) -> list[tuple[str, float]]:
         since = at - window_minutes * 60

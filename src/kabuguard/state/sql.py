@@ -27,7 +27,7 @@ from kabuguard.risk.events import Event, Instrument, Price
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import BlockedNetwork, CustomerLockState, IPNetwork, Signals, SymbolHalt
 from kabuguard.state.effects import Effects, effects_of
-from kabuguard.state.guard import GuardMemory, builtin_policy
+from kabuguard.state.guard import GuardMemory, builtin_policy, default_guard
 from kabuguard.state.guard_sql import SqlGuardStore
 from kabuguard.state.interfaces import NotListed
 from kabuguard.state.login import keys_for
@@ -154,6 +154,9 @@ class SqlBatch:
         self._latest = earliest
         self._login = SqlLoginStore(session)
         wanted = sorted(set(customers))
+        if guard is None:  # read nothing: every record it changes counts as not loaded
+            guard = default_guard()
+            guard.loaded = frozenset()
         networks, halts = lists.lists(session) if earliest is not None else (NetworkIndex(()), ())
         self._memory = MemoryState.load(
             locks=self._load_locks(wanted),

@@ -24,7 +24,6 @@ TRADING_MINUTES = 300  # TSE: 09:00-11:30 and 12:30-15:30
 HASHED_DAYS = 2  # days whose buyers are kept as hashes: today, and yesterday for late events
 BUYER_CAP = 512
 TOUCH_CAP = 64
-UNITS = 1_000_000  # weights are summed in millionths of a buyer
 DAILY_CAP = 256  # distinct buyers counted per symbol and day; beyond, the symbol is busy
 Buyer = tuple[int, float, tuple[str, ...]]  # epoch seconds, weight, the pivot keys it used
 
@@ -32,49 +31,26 @@ Buyer = tuple[int, float, tuple[str, ...]]  # epoch seconds, weight, the pivot k
 @dataclass
 class SymbolWindow:
     """Recent buyers by customer, and distinct buyers per day: short hashes of their ids for
-    the last `HASHED_DAYS` days (an event may arrive late), a count for older days.
-
-    `buyers` is kept in time order, their weights in millionths of a buyer and the sum of them
-    alongside (exact whatever the order of buys), so a buy's weighted buyers cost a walk over
-    the window or over the buyers before it, whichever is shorter (`_units_within`)."""
+    the last `HASHED_DAYS` days (an event may arrive late), a count for older days."""
 
     buyers: dict[str, Buyer] = field(default_factory=dict)
     days: dict[int, set[int]] = field(default_factory=dict)
     counts: dict[int, int] = field(default_factory=dict)  # day → distinct buyers, settled
     alert_opened: int | None = None  # epoch seconds of the open alert
     case_id: str | None = None
-    _units: int = field(default=0, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self._in_time_order()
 
     def add(self, customer: str, at: int, weight: float, keys: tuple[str, ...]) -> None:
         day = at // DAY_SECONDS
-        weight = _units(weight) / UNITS  # as the sum counts it
-        old = self.buyers.pop(customer, None)
-        if old is not None:
-            self._units -= _units(old[1])
-            if old[0] > at - WINDOW_SECONDS:
-                at, weight, keys = max(at, old[0]), max(weight, old[1]), _union(old[2], keys)
-        # A late buy goes before the buyers newer than it, which are put back after it.
-        newer = []
-        while self.buyers and next(reversed(self.buyers.values()))[0] > at:
-            newer.append(self.buyers.popitem())
+        old = self.buyers.get(customer)
+        if old is not None and old[0] > at - WINDOW_SECONDS:
+            at, weight, keys = max(at, old[0]), max(weight, old[1]), _union(old[2], keys)
         # Only risky buyers' IPs and devices are pivoted on (`risky_keys`). A buyer calm so
         # far keeps none, which keeps a busy symbol's stored window small; should they buy
         # from a risky session later, that session's are the ones kept.
         self.buyers[customer] = (at, weight, keys if weight >= 1.0 else ())
-        self.buyers.update(reversed(newer))
-        self._units += _units(weight)
         if len(self.buyers) > BUYER_CAP:
             self.prune(at)
         self._count(customer, day)
-
-    def _in_time_order(self) -> None:
-        times = [when for when, _, _ in self.buyers.values()]
-        if times != sorted(times):
-            self.buyers = dict(sorted(self.buyers.items(), key=lambda item: item[1][0]))
-        self._units = sum(_units(weight) for _, weight, _ in self.buyers.values())
 
     def _count(self, customer: str, day: int) -> None:
         newest = max(self.days, default=day)
@@ -91,20 +67,20 @@ class SymbolWindow:
 
     def prune(self, at: int) -> None:
         """Drop buyers older than the longest window, then the oldest beyond `BUYER_CAP`."""
-        stale = at - WINDOW_SECONDS
-        while self.buyers:
-            customer, (when, weight, _) = next(iter(self.buyers.items()))
-            if when > stale and len(self.buyers) <= BUYER_CAP:
-                return
-            del self.buyers[customer]
-            self._units -= _units(weight)
+        recent = {c: v for c, v in self.buyers.items() if v[0] > at - WINDOW_SECONDS}
+        while len(recent) > BUYER_CAP:  # one over, as a rule: linear, not a sort per buy
+            del recent[min(recent, key=lambda c: recent[c][0])]
+        self.buyers = recent
 
     def facts(self, customer: str, at: datetime, knobs: CoordinationPolicy) -> Coordination:
         now = int(at.timestamp())
         since = now - knobs.window_minutes * 60
-        own = self.buyers.get(customer)
-        counted = own is not None and since < own[0] <= now
-        weighted = self._units_within(since, now) / UNITS
+        weighted, counted = 0.0, False
+        for buyer, (when, weight, _) in self.buyers.items():
+            if since < when <= now:
+                if buyer == customer:
+                    counted = True
+                weighted += weight
         today = now // DAY_SECONDS
         # The days of the `DAYS`-day history before today only: a window not bought for longer
         # still holds older days (a store's row would have expired; memory drops them at the
@@ -127,31 +103,6 @@ class SymbolWindow:
             normal_buyers=daily * knobs.window_minutes / TRADING_MINUTES,
             alert_until=alert_until,
         )
-
-    def _units_within(self, since: int, now: int) -> int:
-        """The weights bought in (since, now]. Walked from both ends at once: from the newest,
-        summing the window; from the oldest, the buyers before it, to subtract from the sum
-        kept. Whichever is done first answers, so a buy costs the smaller of the two parts."""
-        newest, oldest = reversed(self.buyers.values()), iter(self.buyers.values())
-        later = inside = before = 0  # units bought after `now`, in the window, before it
-        past_later = oldest_done = False
-        while True:
-            entry = next(newest, None)
-            if entry is None or entry[0] <= since:
-                return inside
-            if entry[0] > now:
-                later += _units(entry[1])
-            else:
-                inside += _units(entry[1])
-                past_later = True
-            if not oldest_done:
-                first = next(oldest, None)
-                if first is None or first[0] > since:
-                    oldest_done = True
-                else:
-                    before += _units(first[1])
-            if oldest_done and past_later:
-                return self._units - before - later
 
     def involved(self, at: int, window_minutes: int) -> list[tuple[str, float]]:
         since = at - window_minutes * 60
@@ -199,10 +150,6 @@ class PivotIndex:
                 self.touched[key] = entries
             else:
                 del self.touched[key]
-
-
-def _units(weight: float) -> int:
-    return round(weight * UNITS)
 
 
 def _union(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:

@@ -94,7 +94,7 @@ class WriteAheadLog:
         own = connection is None
         connection = connection or self._connect()
         try:
-            if _copy_beside_the_writer(connection) is None:
+            if not _copy_beside_the_writer(connection):
                 return False
             with self._writer_lock:  # between two transactions: copy what was appended
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -136,11 +136,11 @@ class WriteAheadLog:
                 connection.close()
 
 
-def _copy_beside_the_writer(connection: sqlite3.Connection) -> int | None:
+def _copy_beside_the_writer(connection: sqlite3.Connection) -> bool:
     """PASSIVE checkpoints until at most `TAIL_FRAMES` are left: each pass copies what the
-    writer appended during the last, so a few suffice. Returns the frames left, or None when
-    the lock would not help or would hold the writer too long: a pass copied nothing new (a
-    reader holds the rest back), or more than `LOCKED_FRAMES` are left."""
+    writer appended during the last, so a few suffice. Returns whether the rest may be copied
+    under the writer lock: not when it would not help or would hold the writer too long (a
+    pass copied nothing new: a reader holds the rest back; or more than `LOCKED_FRAMES`)."""
     frames, copied = _passive(connection)
     for _ in range(PASSES):
         if copied < 0 or frames - copied <= TAIL_FRAMES:
@@ -148,10 +148,8 @@ def _copy_beside_the_writer(connection: sqlite3.Connection) -> int | None:
         before = copied
         frames, copied = _passive(connection)
         if copied == before:
-            return None
-    if copied < 0 or frames - copied > LOCKED_FRAMES:  # -1: another checkpoint is running
-        return None
-    return frames - copied
+            return False
+    return copied >= 0 and frames - copied <= LOCKED_FRAMES  # -1: another checkpoint runs
 
 
 def _passive(connection: sqlite3.Connection) -> tuple[int, int]:

@@ -17,7 +17,13 @@ from typing import Any
 from geoip2fast import GeoIP2Fast
 
 from kabuguard.enrich.asn_classes import asn_class
-from kabuguard.risk.addresses import IPAddress, block_of, is_global, parse_address
+from kabuguard.risk.addresses import (
+    IPAddress,
+    block_of,
+    block_prefix,
+    is_global,
+    parse_address,
+)
 from kabuguard.risk.login import UNKNOWN_NETWORK, AsnClass, NetworkFacts, Unknown
 
 # This file answers IPv4 and IPv6 with the AS organisation's name and the country (GeoLite2).
@@ -72,7 +78,7 @@ class NetworkLookup:
             str(found.asn_name or "") if _holds(asn, address, bits) else "",
             str(found.country_code or "") if _holds(country, address, bits) else "",
         )
-        within = int(block.rpartition("/")[2])
+        within = block_prefix(address)
         if _holds(country, address, within) and _holds(asn, address, within):
             with self._lock:
                 if len(self._blocks) >= _BLOCKS:

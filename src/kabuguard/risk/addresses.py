@@ -35,11 +35,17 @@ def is_global(address: IPAddress) -> bool:
     return address.is_global
 
 
+def block_prefix(address: IPAddress) -> int:
+    """The length of an address's block: a /24 for IPv4, a /48 for IPv6."""
+    return 24 if isinstance(address, IPv4Address) else 48
+
+
 def block_of(address: IPAddress) -> str:
     """The /24 of an IPv4 address or the /48 of an IPv6 one, as `a.b.c.0/24` or `x:y:z::/48`."""
-    if isinstance(address, IPv4Address):
-        return f"{IPv4Address(int(address) & 0xFFFFFF00)}/24"
-    return f"{IPv6Address(int(address) >> 80 << 80)}/48"
+    length = block_prefix(address)
+    host_bits = address.max_prefixlen - length
+    first = type(address)(int(address) >> host_bits << host_bits)
+    return f"{first}/{length}"
 
 
 def _dotted_quad(text: str) -> IPv4Address | None:

@@ -59,7 +59,12 @@ class SymbolWindow:
         seen = self.days.setdefault(day, set())
         if len(seen) < DAILY_CAP:
             seen.add(zlib.crc32(customer.encode()))
-        newest = max(newest, day)
+        self.settle()
+
+    def settle(self) -> None:
+        """Count the days before yesterday instead of hashing their buyers; forget the days
+        the history no longer covers."""
+        newest = max(self.days, default=0)
         for old_day in [d for d in self.days if d <= newest - HASHED_DAYS]:
             self.counts[old_day] = len(self.days.pop(old_day))
         for old_day in [d for d in self.counts if d <= newest - DAYS]:

@@ -13,7 +13,7 @@ import orjson
 
 from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.trading import InstrumentFacts, TradingProfile
-from kabuguard.state.coordination import HASHED_DAYS, SymbolWindow
+from kabuguard.state.coordination import SymbolWindow
 from kabuguard.state.guard import CustomerRecord
 from kabuguard.state.money import CustomerMoney
 from kabuguard.state.trading import Sell
@@ -115,9 +115,7 @@ def load_window(text: str) -> SymbolWindow:
         alert_opened=body["a"],
         case_id=body["c"],
     )
-    newest = max(window.days, default=0)
-    for day in [d for d in window.days if d <= newest - HASHED_DAYS]:
-        window.counts[day] = len(window.days.pop(day))
+    window.settle()
     return window
 
 

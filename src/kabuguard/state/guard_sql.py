@@ -27,9 +27,8 @@ from kabuguard.enrich.enricher import default_enricher
 from kabuguard.hotsql import Row, delete_below, insert_many, select_in, upsert_many
 from kabuguard.risk.events import Event, Instrument, Order, PayoutChange, Price, Side
 from kabuguard.risk.policy import Policy
-from kabuguard.risk.signals import ParsedIP
 from kabuguard.state.coordination import DAYS, PIVOT_SECONDS, WINDOW_SECONDS
-from kabuguard.state.guard import CustomerRecord, GuardChanges, GuardMemory
+from kabuguard.state.guard import CustomerRecord, GuardChanges, GuardMemory, pivot_keys
 from kabuguard.state.guard_codec import (
     dump_record,
     dump_reference,
@@ -67,15 +66,13 @@ def keys_for(events: Sequence[Event]) -> set[str]:
             keys.add(account_key(event))
         if event.customer_id is None:
             continue
+        # The IP and device keys as `_touch` writes them; without login facts, `pivot_keys`
+        # leaves no shared address out, so this is every key any login facts could give.
+        keys.update(pivot_keys(event, None))
         if event.ip:
-            address = ParsedIP.parse(event.ip).address  # as `pivot_keys` writes it
-            if address is not None:
-                keys.add(f"ip:{address}")
             network = enricher.network(event.ip)
             if network.anonymising and network.prefix:
                 keys.add(f"net:{network.prefix}")
-        if event.device_id:
-            keys.add(f"dev:{event.device_id[:200]}")
     return keys
 
 
@@ -141,8 +138,8 @@ class SqlGuardStore:
             if memory.customers[customer] != CustomerRecord(pivoted_until=marked):
                 raise RuntimeError(f"{customer}: only a pivot mark may change an unloaded record")
             stored = load_record(detail)
-            if marked is not None and (stored.pivoted_until or marked) <= marked:
-                stored.pivoted_until = marked
+            if marked is not None:
+                stored.pivoted_until = max(marked, stored.pivoted_until or marked)
             memory.customers[customer] = stored
         memory.loaded |= frozenset(outsiders)
 

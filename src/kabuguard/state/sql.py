@@ -145,7 +145,6 @@ class SqlBatch:
         earliest: datetime | None,
         login_keys: Collection[str] = (),
         guard: GuardMemory | None = None,
-        guard_store: SqlGuardStore | None = None,
     ) -> None:
         """Load what `customers` need for events from `earliest` on (None: nothing to load),
         and the login-risk counters under `login_keys`."""
@@ -166,7 +165,7 @@ class SqlBatch:
             login=self._login.load(wanted, login_keys) if earliest is not None else None,
             guard=guard,
         )
-        self._guard = guard_store or SqlGuardStore(session)
+        self._guard = SqlGuardStore(session)
 
     @classmethod
     def for_events(
@@ -177,8 +176,7 @@ class SqlBatch:
         policy: Policy | None = None,
     ) -> SqlBatch:
         """`policy`: the live policy, for the guard's knobs (default: built-in)."""
-        guard_store = SqlGuardStore(session)
-        guard_memory = guard_store.load(policy or builtin_policy(), events)
+        guard_memory = SqlGuardStore(session).load(policy or builtin_policy(), events)
         return cls(
             session,
             lists,
@@ -186,7 +184,6 @@ class SqlBatch:
             earliest=min((e.occurred_at for e in events), default=None),
             login_keys=keys_for(events, default_enricher()),
             guard=guard_memory,
-            guard_store=guard_store,
         )
 
     def signals_for(self, event: Event) -> Signals:

@@ -81,11 +81,15 @@ def window_key(kind: WindowKind, value: str) -> str:
     # User agents can be 1 KB: keyed by a digest so that keys stay short in every store.
     if kind is WindowKind.USER_AGENT:
         value = hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:20]
-    return f"{kind.value}:{value}"
+    return f"{kind}:{value}"
+
+
+# Spelt once: a login reads and writes eight of these keys.
+_POPULATION_PREFIX = tuple(f"pop:{level.value}:" for level in Level)
 
 
 def population_key(level: Level, value: str) -> str:
-    return f"pop:{level.value}:{value[:200]}"
+    return f"{_POPULATION_PREFIX[level]}{value[:200]}"
 
 
 def session_key(session_id: str) -> str:
@@ -105,10 +109,13 @@ class Changes:
 
 @dataclass(frozen=True, slots=True)
 class _Facts:
-    """The signals last fetched, kept so that `record` need not enrich the event again."""
+    """The signals last fetched, kept so that `record` need not enrich the event again, nor
+    spell again the keys it reads: a login's windows and population counts, which it writes."""
 
     event_id: str
     signals: LoginSignals
+    window_keys: tuple[str, ...] = ()
+    population_keys: tuple[str, ...] = ()  # one per POPULATION_LEVELS
 
 
 class LoginMemory:
@@ -127,16 +134,16 @@ class LoginMemory:
 
     def signals(self, event: Event) -> LoginSignals | None:
         if isinstance(event, LoginAttempt):
-            facts = self._facts(event)
+            self._last = self._facts(event)
         elif event.session_id is not None and event.customer_id is not None:
             network = self.enricher.network(event.ip)
             facts = LoginSignals(network=network, session=self._session(event))
+            self._last = _Facts(event.event_id, facts)
         else:
             return None
-        self._last = _Facts(event.event_id, facts)
-        return facts
+        return self._last.signals
 
-    def _facts(self, event: LoginAttempt) -> LoginSignals:
+    def _facts(self, event: LoginAttempt) -> _Facts:
         network = self.enricher.network(event.ip)
         software = self.enricher.software(event.user_agent)
         values = history_values(network, software, event.device_id, event.occurred_at)
@@ -144,21 +151,27 @@ class LoginMemory:
         at = int(event.occurred_at.timestamp())
         profile = self.profiles.get(customer) if customer is not None else None
         windows = _window_values(network, software)
-        return LoginSignals(
+        window_keys = tuple(window_key(kind, value) for kind, value in windows)
+        population_keys = tuple(population_key(lv, values[lv]) for lv in POPULATION_LEVELS)
+        signals = LoginSignals(
             network=network,
             software=software,
             profile=forget(profile, at, MEMORY_SECONDS) if profile is not None else None,
-            population=self._population(values, at),
+            population=self._population(population_keys, at),
             values=values,
-            windows=tuple(self._window(kind, value, at) for kind, value in windows),
+            windows=tuple(
+                self._window(kind, value, key, at)
+                for (kind, value), key in zip(windows, window_keys, strict=True)
+            ),
             session=self._session(event),
             exposed_since=self.exposed.get(customer) if customer is not None else None,
         )
+        return _Facts(event.event_id, signals, window_keys, population_keys)
 
-    def _population(self, values: tuple[str, ...], at: int) -> PopulationFacts:
+    def _population(self, keys: tuple[str, ...], at: int) -> PopulationFacts:
         counts = [0] * len(Level)
-        for level in POPULATION_LEVELS:
-            counts[level] = self._count(population_key(level, values[level]), at)
+        for level, key in zip(POPULATION_LEVELS, keys, strict=True):
+            counts[level] = self._count(key, at)
         return PopulationFacts(
             logins=self._count(POP_LOGINS, at),
             users=self._count(POP_USERS, at),
@@ -172,8 +185,8 @@ class LoginMemory:
         current = at // PERIOD_SECONDS
         return sum(n for period, n in periods.items() if current - PERIODS < period <= current)
 
-    def _window(self, kind: WindowKind, value: str, at: int) -> Window:
-        found = self.buckets.get(window_key(kind, value), {})
+    def _window(self, kind: WindowKind, value: str, key: str, at: int) -> Window:
+        found = self.buckets.get(key, {})
         recent = tuple(b for start, b in sorted(found.items()) if start > at - WINDOW_SECONDS)
         return Window(kind, value, recent)
 
@@ -185,20 +198,21 @@ class LoginMemory:
     # Recording
 
     def record(self, event: Event, verdict: Verdict) -> None:
-        facts = self._last.signals if self._last and self._last.event_id == event.event_id else None
+        last = self._last if self._last and self._last.event_id == event.event_id else None
         if isinstance(event, LoginAttempt):
-            self._record_login(event, verdict, facts or self._facts(event))
+            self._record_login(event, verdict, last or self._facts(event))
         elif isinstance(event, CredentialChange):
             self._record_credential(event)
-        session = facts.session if facts is not None else self._session(event)
+        session = last.signals.session if last is not None else self._session(event)
         if session is not None and is_sensitive(event):
             self._touch_session(event, session)
         self.sweep(int(event.occurred_at.timestamp()))
 
-    def _record_login(self, event: LoginAttempt, verdict: Verdict, facts: LoginSignals) -> None:
+    def _record_login(self, event: LoginAttempt, verdict: Verdict, last: _Facts) -> None:
         at = int(event.occurred_at.timestamp())
+        facts = last.signals
         if event.step is LoginStep.PASSWORD:
-            self._count_attempt(event, facts, at)
+            self._count_attempt(event, last.window_keys, at)
         success = event.result is AttemptResult.SUCCESS and event.customer_id is not None
         if not success or verdict.outcome is Outcome.DENY:
             return
@@ -212,7 +226,7 @@ class LoginMemory:
             # A sell-only login is learned only once its session is over (`ripen`), so the
             # same stranger logging in again meanwhile is sell-only again, while a customer's
             # new device stops being a stranger after one session.
-            self._learn(event.customer_id, facts, at, pending=restricted)
+            self._learn(event.customer_id, last, at, pending=restricted)
         if event.step is LoginStep.PASSKEY:
             self._enrol_passkey(event.customer_id, at)
         if event.session_id is not None:
@@ -222,14 +236,13 @@ class LoginMemory:
             )  # fmt: skip
             self._save_session(event.session_id, session)
 
-    def _count_attempt(self, event: LoginAttempt, facts: LoginSignals, at: int) -> None:
+    def _count_attempt(self, event: LoginAttempt, keys: tuple[str, ...], at: int) -> None:
         start = at - at % BUCKET_SECONDS
         username = event.customer_id or event.attempted_username or ""
         tag = zlib.crc32(username.encode())
         failed = event.result is AttemptResult.FAILURE
         unknown = failed and event.customer_id is None
-        for kind, value in _window_values(facts.network, facts.software):
-            key = window_key(kind, value)
+        for key in keys:
             buckets = self.buckets.setdefault(key, {})
             for old in [s for s in buckets if s <= at - WINDOW_SECONDS]:
                 del buckets[old]
@@ -246,19 +259,20 @@ class LoginMemory:
             )
             self.changes.buckets.add((key, start))
 
-    def _learn(self, customer: str, facts: LoginSignals, at: int, *, pending: bool) -> None:
+    def _learn(self, customer: str, last: _Facts, at: int, *, pending: bool) -> None:
         before = self.profiles.get(customer)
         if before is not None:
             # Past the longest session any policy allows, a pending login is history for all.
             before = ripen(before, at, SESSION_SECONDS)
         # A customer counts once among everybody, whether their first login waits or not.
         fresh = before is None or not (forget(before, at, MEMORY_SECONDS).logins or before.pending)
+        values = last.signals.values
         if pending:
-            self.profiles[customer] = defer(before, facts.values, at)
+            self.profiles[customer] = defer(before, values, at)
         else:
-            self.profiles[customer] = learn(before, facts.values, at, MEMORY_SECONDS)
+            self.profiles[customer] = learn(before, values, at, MEMORY_SECONDS)
         self.changes.profiles.add(customer)
-        keys = [POP_LOGINS, *(population_key(lv, facts.values[lv]) for lv in POPULATION_LEVELS)]
+        keys = [POP_LOGINS, *last.population_keys]
         if fresh:
             keys.append(POP_USERS)
         period = at // PERIOD_SECONDS

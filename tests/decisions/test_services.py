@@ -6,6 +6,7 @@ import fcntl
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -13,9 +14,18 @@ from sqlalchemy import func, select, text
 from kabuguard import migrations
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
-from kabuguard.decisions.interfaces import EventFromFuture, IdempotencyConflict, StorageFailed
+from kabuguard.decisions import services
+from kabuguard.decisions.interfaces import (
+    DecisionFailed,
+    EventFromFuture,
+    IdempotencyConflict,
+    StorageFailed,
+)
 from kabuguard.decisions.models import DecisionRow
 from kabuguard.decisions.services import DecisionService, Policies, Submitted
+from kabuguard.risk.decisions import Decision
+from kabuguard.risk.engine import decide as real_decide
+from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
 from tests import factories as f
 from tests.conftest import FrozenClock
@@ -94,6 +104,36 @@ def test_a_storage_failure_costs_only_its_own_item(
     assert stored == 3
     assert report.intact
     assert report.entries == 3
+
+
+def test_a_defect_one_event_sets_off_costs_only_that_event(
+    service: DecisionService,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Fault injection: the engine raises on one event, as a defect in a rule would."""
+
+    def decide_with_a_defect(event: Event, *args: Any, **kwargs: Any) -> Decision:
+        if event.event_id == "defect-1":
+            raise ZeroDivisionError("a rule divided by zero")
+        return real_decide(event, *args, **kwargs)
+
+    monkeypatch.setattr(services, "decide", decide_with_a_defect)
+    good = [f.typed(f.login(f"c-{n}", minutes=n)) for n in range(2)]
+    bad = f.typed(f.login("c-9", event_id="defect-1"))
+    results = service.decide_many([(good[0], "t"), (bad, "t"), (good[1], "t")])
+    assert [type(r) for r in results] == [Submitted, DecisionFailed, Submitted]
+    assert "'defect-1'" in str(results[1])
+    assert "nothing was stored" in str(results[1])
+    assert any("deciding defect-1 failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    with database.read() as session:
+        assert session.execute(text("SELECT count(*) FROM events")).scalar_one() == 2
+        assert verify_chain(session).intact
+    monkeypatch.setattr(services, "decide", real_decide)  # the defect fixed, the event resent
+    [again] = service.decide_many([(bad, "t")])
+    assert isinstance(again, Submitted)
+    assert not again.replayed
 
 
 def test_a_busy_database_is_a_storage_failure_not_a_crash(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +11,10 @@ import pytest
 from kabuguard.apikeys.interfaces import Scope
 from kabuguard.config import Settings
 from kabuguard.db import Database
+from kabuguard.decisions import services
+from kabuguard.risk.decisions import Decision
+from kabuguard.risk.engine import decide
+from kabuguard.risk.events import Event
 from tests import factories as f
 from tests.conftest import FrozenClock, LiveServer, running_server
 
@@ -62,3 +67,26 @@ def test_unknown_paths_and_methods_use_the_error_shape(api: httpx.Client) -> Non
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
     assert wrong.headers["allow"] == "POST"
+
+
+def test_a_defect_one_event_sets_off_is_answered_for_that_event_alone(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the engine raises on one event id, as a defect in a rule would."""
+
+    def decide_with_a_defect(event: Event, *args: Any, **kwargs: Any) -> Decision:
+        if event.event_id.startswith("defect-"):
+            raise ZeroDivisionError("a rule divided by zero")
+        return decide(event, *args, **kwargs)
+
+    monkeypatch.setattr(services, "decide", decide_with_a_defect)
+    key = server.key("defect", scopes=(Scope.EVENTS_WRITE,))
+    with server.client(key) as client:
+        alone = client.post("/v1/events", json=f.login(event_id="defect-1"))
+        assert alone.status_code == 500
+        assert alone.json()["error"]["code"] == "internal_error"
+        assert "'defect-1'" in alone.json()["error"]["message"]
+        batch = [f.login("c-1", minutes=1), f.login(event_id="defect-2"), f.login("c-2")]
+        answered = client.post("/v1/events/batch", json={"events": batch})
+        assert answered.status_code == 200
+        assert [item["status"] for item in answered.json()["results"]] == [200, 500, 200]

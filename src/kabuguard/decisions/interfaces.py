@@ -52,6 +52,18 @@ class StorageFailed(DecisionError):
         )
 
 
+class DecisionFailed(DecisionError):
+    """Deciding this event raised an error that is not the database's: a defect, logged with
+    the event id. Nothing was stored for it, and its neighbours in the group were decided."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(
+            f"no decision could be made for event_id {event_id!r}: an internal error, logged "
+            "on the server; nothing was stored for it"
+        )
+        self.event_id = event_id
+
+
 # One status and code per error, shared by single submissions and batch items.
 ERROR_STATUS: Mapping[type[Exception], tuple[int, str]] = {
     IdempotencyConflict: (409, "idempotency_conflict"),
@@ -59,4 +71,5 @@ ERROR_STATUS: Mapping[type[Exception], tuple[int, str]] = {
     DecisionNotFound: (404, "not_found"),
     InvalidCursor: (400, "invalid_cursor"),
     StorageFailed: (503, "storage_unavailable"),
+    DecisionFailed: (500, "internal_error"),
 }

@@ -25,6 +25,7 @@ from kabuguard.db import Database, in_chunks
 from kabuguard.decisions.interfaces import (
     ERROR_STATUS,
     DecisionError,
+    DecisionFailed,
     DecisionNotFound,
     EventFromFuture,
     IdempotencyConflict,
@@ -108,17 +109,20 @@ class DecisionService:
         """Decide items in order in one transaction (group commit), each with its own result.
 
         Should the shared transaction fail, every item is retried in a transaction of its own,
-        so one item's storage error never costs its neighbours their decisions. With
-        `sync=False` the caller makes the commit durable (`Database.sync()`) before answering.
+        so one item's error never costs its neighbours their decisions: a storage error, or a
+        defect that one event sets off. With `sync=False` the caller makes the commit durable
+        (`Database.sync()`) before answering.
         """
         try:
             with self._db.write(sync=sync) as session:
                 outcomes, enqueued = self._decide_in(session, items, self._clock())
-        except SQLAlchemyError:
+        except Exception as error:  # isolated and answered below, never lost
             if len(items) == 1:
-                log.exception("storing a decision failed")
-                return [StorageFailed()]
-            log.warning("group commit failed; retrying %d items one by one", len(items))
+                return [_failure(items[0][0], error)]
+            log.warning(
+                "group commit failed (%s); retrying %d items one by one",
+                type(error).__name__, len(items),
+            )  # fmt: skip
             return [self.decide_many([item], sync=sync)[0] for item in items]
         if enqueued and self._notices is not None:
             self._notices.enqueued()
@@ -274,6 +278,14 @@ class _Writes:
         enqueued = self.notices.flush(session, now) if self.notices is not None else 0
         audit.append_many(session, self.audit, at=now)
         return enqueued
+
+
+def _failure(event: Event, error: Exception) -> DecisionError:
+    if isinstance(error, SQLAlchemyError):
+        log.error("storing the decision on %s failed", event.event_id, exc_info=error)
+        return StorageFailed()
+    log.error("deciding %s failed", event.event_id, exc_info=error)
+    return DecisionFailed(event.event_id)
 
 
 def _stored_digests(session: Session, event_ids: list[str]) -> dict[str, str]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -127,3 +130,77 @@ def test_the_installed_command_carries_the_guard_and_credential_commands(
     assert "1 customers listed as exposed" in listed.stdout
     for group in ("cases", "holds"):
         assert run_cli(group, "list", database_url=database_url).returncode == 0
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of `pid`, whichever of its threads started them."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _post_event(port: int, key: str, event_id: str) -> int:
+    body = json.dumps(
+        {"event_id": event_id, "type": "logout", "occurred_at": "2026-11-20T10:00:00+09:00",
+         "customer_id": "c-1", "channel": "web"}
+    ).encode()  # fmt: skip
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/events",
+        data=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_serve_runs_its_writer_process_restarts_it_and_stops_it(database_url: str) -> None:
+    """ADR 0008, as run: the decisions are the writer child's; a killed child is replaced;
+    stopping the server stops the child and removes its socket."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = run_cli("apikey", "create", "svc", database_url=database_url).stdout.strip()
+    env = os.environ | {"KABUGUARD_DATABASE_URL": database_url, "KABUGUARD_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [KABUGUARD, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stderr is not None
+        while "Ctrl+C" not in server.stderr.readline():
+            pass  # the banner's last line: listening (bounded by pytest-timeout)
+        [writer] = _children(server.pid)
+        arguments = Path(f"/proc/{writer}/cmdline").read_bytes().decode().split("\0")
+        writer_socket = Path(arguments[arguments.index("--socket") + 1])
+        assert writer_socket.is_socket()
+        assert _post_event(port, key, "e-1") == 200
+        os.kill(writer, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        answers = []
+        while time.monotonic() < deadline:
+            answers.append(_post_event(port, key, "e-2"))  # 503 until the new child listens
+            if answers[-1] == 200:
+                break
+            time.sleep(0.2)
+        assert answers[-1] == 200
+        assert set(answers) <= {200, 503}
+        [replacement] = _children(server.pid)
+        assert replacement != writer
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
+            assert json.loads(ready.read()) == {"status": "ready"}
+        server.terminate()
+        assert server.wait(timeout=60) == 128 + signal.SIGTERM
+        assert not Path(f"/proc/{replacement}").exists()
+        assert not writer_socket.parent.exists()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

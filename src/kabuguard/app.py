@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +39,8 @@ from kabuguard.db import Database
 from kabuguard.decisions import routes as decision_routes
 from kabuguard.decisions.fastpath import EventFastPath, EventIntake
 from kabuguard.decisions.interfaces import DecisionError
+from kabuguard.decisions.process import READY, WriterProcess
+from kabuguard.decisions.remote import RemoteCommitter, WriterServer
 from kabuguard.decisions.services import DecisionService, Policies
 from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.enrich.enricher import warm_enricher
@@ -66,7 +73,15 @@ def load_policies(settings: Settings) -> Policies:
     return Policies(live, shadow)
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    fast_path: bool = True,
+    writer: WriterProcess | None = None,
+) -> FastAPI:
+    """The server. With `writer` its events are decided by that writer process (ADR 0008);
+    without, by a writer thread of its own."""
     database = Database.from_settings(settings)
     policies = load_policies(settings)
     dispatcher = DispatcherThread(
@@ -81,6 +96,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
         await run_in_threadpool(warm_enricher)
         await run_in_threadpool(_record_policy_activation, database, policies, clock())
         app.state.committer.start()
+        if writer is not None:  # the server's own writes checkpoint off the request path too
+            database.start_background_checkpoints()
         if settings.dispatch_in_serve:
             dispatcher.start()
         # What startup built (modules, models, compiled statements, the network data and the
@@ -90,6 +107,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
         yield
         await run_in_threadpool(app.state.committer.stop)
         await run_in_threadpool(dispatcher.stop)
+        database.stop_background_checkpoints()
         database.dispose()
 
     app = FastAPI(
@@ -105,14 +123,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
         database, settings.api_key_pepper.get_secret_value().encode()
     )
     app.state.cipher = cipher_from(settings)
-    app.state.decisions = DecisionService(
-        database,
-        policies,
-        clock=clock,
-        max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
-        notices=build_planner(settings, on_enqueued=dispatcher.wake.set),
+    app.state.decisions = _decision_service(
+        settings, database, policies, clock, on_enqueued=dispatcher.wake.set
     )
-    app.state.committer = GroupCommitter(app.state.decisions, database)
+    app.state.committer = (
+        RemoteCommitter(writer.socket_path, on_notices=dispatcher.wake.set)
+        if writer is not None
+        else GroupCommitter(app.state.decisions, database)
+    )
     app.state.intake = EventIntake(
         app.state.authenticator, app.state.committer, settings.max_event_bytes
     )
@@ -122,13 +140,111 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, fast_path: bool = 
     app.include_router(notification_routes.router)
     app.include_router(freeze.router)
     install_auth(app, on_enqueued=dispatcher.wake.set)
-    _add_operational_routes(app, database)
+    _add_operational_routes(app, database, writer)
     _add_error_handlers(app)
     app.add_middleware(_MetricsMiddleware)
     if fast_path:
         _serve_events_first(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _decision_service(
+    settings: Settings,
+    database: Database,
+    policies: Policies,
+    clock: Clock,
+    *,
+    on_enqueued: Callable[[], None],
+) -> DecisionService:
+    return DecisionService(
+        database,
+        policies,
+        clock=clock,
+        max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
+        notices=build_planner(settings, on_enqueued=on_enqueued),
+    )
+
+
+def policies_digest(policies: Policies) -> str:
+    """Which live and shadow policy a process decides with."""
+    shadow = policies.shadow.digest if policies.shadow is not None else "-"
+    return f"{policies.live.digest}:{shadow}"
+
+
+class PolicyChanged(RuntimeError):
+    """The writer process found other policy files than its server loaded."""
+
+
+def run_writer(
+    settings: Settings,
+    socket_path: str,
+    *,
+    exit_with_stdin: bool,
+    expected_policies: str | None,
+    clock: Clock = utc_now,
+) -> None:
+    """The writer process (`kabuguard writer`, ADR 0008): decides the server's events until
+    SIGTERM or SIGINT, or, with `exit_with_stdin`, until its standard input closes. It
+    refuses to start on other policies than `expected_policies` (the server's): events and
+    the batch endpoint must not be decided by two policies."""
+    policies = load_policies(settings)
+    if expected_policies is not None and policies_digest(policies) != expected_policies:
+        raise PolicyChanged(
+            "the policy files changed since the server started; restart `kabuguard serve` "
+            "to decide with the new policy"
+        )
+    asyncio.run(_writer_main(settings, policies, socket_path, exit_with_stdin, clock))
+
+
+async def _writer_main(
+    settings: Settings,
+    policies: Policies,
+    socket_path: str,
+    exit_with_stdin: bool,
+    clock: Clock,
+) -> None:
+    database = Database.from_settings(settings)
+    notices = threading.Event()
+    service = _decision_service(settings, database, policies, clock, on_enqueued=notices.set)
+    committer = GroupCommitter(service, database)
+    server = WriterServer(committer, notices)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, warm_enricher)
+    # The writer decides with the policy it loaded: its activation is on record whichever
+    # process loaded it last (a restarted writer may find the file changed).
+    await loop.run_in_executor(None, _record_policy_activation, database, policies, clock())
+    committer.start()
+    gc.freeze()  # as in the server: startup objects out of every full collection's walk
+    stop = asyncio.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    if exit_with_stdin:
+        threading.Thread(
+            target=_set_on_eof, args=(loop, stop), name="kabuguard-stdin", daemon=True
+        ).start()
+    # The socket's directory is private to this user (`WriterProcess`).
+    listener = await asyncio.start_unix_server(server.handle, socket_path)
+    print(READY.decode(), flush=True)
+    _quiet_stdout()  # nobody reads it after the handshake: a full pipe would block
+    await stop.wait()
+    listener.close()
+    await server.shutdown()
+    await loop.run_in_executor(None, committer.stop)
+    database.dispose()
+
+
+def _quiet_stdout() -> None:
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), sys.stdout.fileno())
+
+
+def _set_on_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    # The descriptor, not sys.stdin: a daemon thread holding the buffered reader's lock
+    # would abort the interpreter at exit.
+    while os.read(sys.stdin.fileno(), 4096):
+        pass  # the server writes nothing; end of file means it is gone
+    loop.call_soon_threadsafe(stop.set)
 
 
 def _serve_events_first(app: FastAPI) -> None:
@@ -170,7 +286,7 @@ def _record_policy_activation(database: Database, policies: Policies, now: datet
             log.info("policy activated", extra={"policy": payload})
 
 
-def _add_operational_routes(app: FastAPI, database: Database) -> None:
+def _add_operational_routes(app: FastAPI, database: Database, writer: WriterProcess | None) -> None:
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -178,6 +294,8 @@ def _add_operational_routes(app: FastAPI, database: Database) -> None:
     @app.get("/readyz", tags=["operations"], summary="The database is reachable and migrated")
     async def readyz() -> Response:
         def probe() -> str | None:
+            if writer is not None and not writer.alive:
+                return "the decision writer is not running; it is being started again"
             try:
                 with database.read() as session:
                     session.execute(text("SELECT 1"))

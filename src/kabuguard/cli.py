@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -24,14 +25,21 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from kabuguard import migrations
 from kabuguard.apikeys import services as apikeys
 from kabuguard.apikeys.interfaces import DEFAULT_SCOPES, ApiKeyError, Scope
-from kabuguard.app import create_app
+from kabuguard.app import (
+    PolicyChanged,
+    create_app,
+    load_policies,
+    policies_digest,
+    run_writer,
+)
 from kabuguard.audit.services import verify_chain
 from kabuguard.auth import command as auth_commands
 from kabuguard.bench.runner import BenchOptions
 from kabuguard.bench.runner import run as run_bench
 from kabuguard.cases import command as case_commands
 from kabuguard.config import Settings
-from kabuguard.db import Database
+from kabuguard.db import Database, sqlite_file
+from kabuguard.decisions.process import WriterFailed, WriterProcess
 from kabuguard.lists.services import ListService
 from kabuguard.notifications import command as notification_commands
 from kabuguard.observability import configure_logging
@@ -109,6 +117,15 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    writer_process: Annotated[
+        bool | None,
+        typer.Option(
+            "--writer-process/--single-process",
+            help="Decide events in a writer process of its own (default: "
+            "KABUGUARD_WRITER_PROCESS, true).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the decision API (migrating the embedded SQLite database first)."""
 
@@ -117,16 +134,74 @@ def serve(
     if settings.is_sqlite and settings.auto_migrate:
         migrations.upgrade(settings.database_url)
     bind_host, bind_port = host or settings.host, port if port is not None else settings.port
-    config = uvicorn.Config(
-        create_app(settings),
-        host=bind_host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-        http="httptools",
-        loop="uvloop",
-    )
-    _AnnouncingServer(config, _welcome(bind_host, bind_port, settings)).run()
+    writer = None
+    if _or(writer_process, settings.writer_process) and _one_database_for_all(settings):
+        digest = policies_digest(load_policies(settings))
+        writer = WriterProcess(["--policy-digest", digest])
+    if writer is not None:
+        # uvicorn re-raises the signal that stopped it; by default SIGTERM would end this
+        # process there, before the writer is stopped in order below.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        if writer is not None:
+            try:
+                writer.start()
+            except WriterFailed as error:
+                raise _fail(str(error)) from None
+        config = uvicorn.Config(
+            create_app(settings, writer=writer),
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            access_log=False,
+            http="httptools",
+            loop="uvloop",
+        )
+        _AnnouncingServer(config, _welcome(bind_host, bind_port, settings)).run()
+    finally:
+        if writer is not None:
+            writer.stop()
+
+
+def _exit_on_signal(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)
+
+
+def _one_database_for_all(settings: Settings) -> bool:
+    """An in-memory SQLite database is each connection's own: the writer process would
+    decide into another database than the server reads."""
+    if settings.is_sqlite and sqlite_file(settings.database_url) is None:
+        err.print("in-memory SQLite: serving in one process (no writer process)")
+        return False
+    return True
+
+
+def _or(chosen: bool | None, default: bool) -> bool:
+    return default if chosen is None else chosen
+
+
+@app.command(hidden=True)
+def writer(
+    socket_path: Annotated[Path, typer.Option("--socket", help="Unix socket to listen on.")],
+    exit_with_stdin: Annotated[
+        bool, typer.Option(help="Stop when standard input closes (the server is gone).")
+    ] = False,
+    policy_digest: Annotated[
+        str | None, typer.Option(help="Refuse to start on other policies than these.")
+    ] = None,
+) -> None:
+    """The decision writer process that `serve` starts (ADR 0008); not run by hand."""
+    settings = _settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    try:
+        run_writer(
+            settings,
+            str(socket_path),
+            exit_with_stdin=exit_with_stdin,
+            expected_policies=policy_digest,
+        )
+    except PolicyChanged as error:
+        raise _fail(str(error), code=3) from None
 
 
 class _AnnouncingServer(uvicorn.Server):

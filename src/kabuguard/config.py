@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # (docs/operations.md). PostgreSQL follows its own synchronous_commit.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     auto_migrate: bool = True
+    # `serve` decides events in a writer process of its own, so that the server's threads and
+    # the writer do not share one interpreter lock (ADR 0008); false: one process, as before.
+    writer_process: bool = True
     log_level: str = "INFO"
     log_json: bool = True
 

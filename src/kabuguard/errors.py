@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from kabuguard.apikeys.interfaces import MissingScope, Unauthenticated
-from kabuguard.decisions.interfaces import ERROR_STATUS
+from kabuguard.decisions.interfaces import ERROR_STATUS, AnsweredByWriter
 from kabuguard.parsing import ApiError
 from kabuguard.state.interfaces import NotListed
 
@@ -36,6 +36,8 @@ def error_reply(error: Exception) -> Reply | None:
         return Reply(403, error_body("forbidden", str(error)))
     if isinstance(error, NotListed):
         return Reply(404, error_body("not_listed", str(error)))
+    if isinstance(error, AnsweredByWriter):
+        return Reply(error.status, error.body)
     mapped = ERROR_STATUS.get(type(error))
     if mapped is not None:
         status, code = mapped

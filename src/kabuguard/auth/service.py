@@ -39,7 +39,7 @@ from kabuguard.auth.steps import Context, StepRecorder
 from kabuguard.auth.webauthn import RelyingParty
 from kabuguard.config import Environment, Settings
 from kabuguard.db import Database
-from kabuguard.decisions.writer import GroupCommitter
+from kabuguard.decisions.writer import Committer
 from kabuguard.notifications.crypto import FieldCipher
 from kabuguard.risk.codes import Action, FactorClass
 from kabuguard.risk.events import Channel, CredentialAction, CredentialKind
@@ -85,7 +85,7 @@ class AuthService:
         database: Database,
         clock: Clock,
         cipher: FieldCipher,
-        committer: GroupCommitter,
+        committer: Committer,
         notices: OutboxNotices,
         sender: CodeSender | None = None,
     ) -> AuthService:

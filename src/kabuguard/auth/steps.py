@@ -1,6 +1,6 @@
 """Every authentication step as an event through the decision engine, whose answer is obeyed.
 
-Steps are submitted to the same GroupCommitter as the broker's events, so each is decided by
+Steps are submitted to the same committer as the broker's events, so each is decided by
 the live policy, recorded with its audit entry and notices in one transaction, and shown on the
 customer's timeline. The decision comes back as a Verdict the login flow acts on.
 """
@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from kabuguard.auth.sessions import Origin
-from kabuguard.decisions.writer import GroupCommitter
+from kabuguard.decisions.writer import Committer
 from kabuguard.risk.codes import FactorClass, Outcome
 from kabuguard.risk.events import (
     AttemptResult,
@@ -79,7 +79,7 @@ class Context:
 
 
 class StepRecorder:
-    def __init__(self, committer: GroupCommitter) -> None:
+    def __init__(self, committer: Committer) -> None:
         self.committer = committer
 
     async def submit(self, event: Event, actor: str) -> Verdict:

@@ -20,7 +20,7 @@ from kabuguard import observability
 from kabuguard.apikeys.dependencies import authorize_header
 from kabuguard.apikeys.interfaces import Scope as KeyScope
 from kabuguard.apikeys.services import Authenticator
-from kabuguard.decisions.writer import GroupCommitter
+from kabuguard.decisions.writer import Committer
 from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_reply
 from kabuguard.http import read_limited
 from kabuguard.parsing import parse_event
@@ -32,7 +32,7 @@ EVENTS_PATH = "/v1/events"
 @dataclass(frozen=True, slots=True)
 class EventIntake:
     authenticator: Authenticator
-    committer: GroupCommitter
+    committer: Committer
     max_event_bytes: int
 
     async def accept(self, headers: Mapping[str, str], chunks: AsyncIterator[bytes]) -> Reply:

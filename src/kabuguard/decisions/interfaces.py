@@ -64,6 +64,16 @@ class DecisionFailed(DecisionError):
         self.event_id = event_id
 
 
+class AnsweredByWriter(DecisionError):
+    """The writer process's error answer for one event (ADR 0008), passed on as it was given:
+    its status and body are those the single-process server would have sent."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(body.decode("utf-8", "replace"))
+        self.status = status
+        self.body = body
+
+
 # One status and code per error, shared by single submissions and batch items.
 ERROR_STATUS: Mapping[type[Exception], tuple[int, str]] = {
     IdempotencyConflict: (409, "idempotency_conflict"),

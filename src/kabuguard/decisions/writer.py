@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from kabuguard import observability
 from kabuguard.db import Database
@@ -33,6 +34,17 @@ class _Request:
     actor: str
     future: asyncio.Future[Submitted]
     loop: asyncio.AbstractEventLoop
+
+
+class Committer(Protocol):
+    """Decides events for the server: in a thread of its own (`GroupCommitter`), or in the
+    writer process (`remote.RemoteCommitter`, ADR 0008)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def submit(self, event: Event, actor: str) -> Submitted: ...
 
 
 class GroupCommitter:

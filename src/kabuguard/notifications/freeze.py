@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.decisions.interfaces import DecisionError
-from kabuguard.decisions.writer import GroupCommitter
+from kabuguard.decisions.writer import Committer
 from kabuguard.notifications.kinds import Locale
 from kabuguard.notifications.models import OutboxRow
 from kabuguard.notifications.planner import freeze_digest
@@ -159,7 +159,7 @@ async def lock(request: Request, token: str) -> Response:
     state = link.state(now, _ttl(request))
     if state is not LinkState.CONFIRM:
         return _page(request, state, link, token)
-    committer: GroupCommitter = request.app.state.committer
+    committer: Committer = request.app.state.committer
     try:
         await committer.submit(lock_event(link, token, now, request), ACTOR)
     except DecisionError:

@@ -1,0 +1,229 @@
+"""The writer process (ADR 0008): a real `kabuguard writer` child, driven over its socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from kabuguard import migrations
+from kabuguard.audit.services import verify_chain
+from kabuguard.db import Database
+from kabuguard.decisions.interfaces import AnsweredByWriter, DecisionError, StorageFailed
+from kabuguard.decisions.process import WriterProcess, writer_command
+from kabuguard.decisions.records import event_digest, event_document
+from kabuguard.decisions.remote import RemoteCommitter
+from kabuguard.decisions.services import DecisionService, Policies, Submitted
+from kabuguard.parsing import parse_event
+from kabuguard.risk.events import EVENT_ADAPTER, Event
+from kabuguard.risk.policy import Policy
+from tests import factories as f
+from tests.conftest import FrozenClock
+from tests.risk.test_events import EXAMPLES
+
+
+def _migrated(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def writer(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[WriterProcess, str]]:
+    """A writer process on the test's database, started as `kabuguard serve` starts it."""
+    url = database_url
+    monkeypatch.setenv("KABUGUARD_DATABASE_URL", url)
+    monkeypatch.setenv("KABUGUARD_LOG_LEVEL", "WARNING")
+    process = WriterProcess()
+    process.start()
+    try:
+        yield process, url
+    finally:
+        process.stop()
+
+
+def _submit_all(
+    path: str, events: list[Event], on_notices: Callable[[], None] = lambda: None
+) -> list[Submitted | DecisionError]:
+    async def submit_all() -> list[Submitted | DecisionError]:
+        remote = RemoteCommitter(path, on_notices=on_notices)
+        try:
+            found = await asyncio.gather(
+                *(remote.submit(event, "t") for event in events), return_exceptions=True
+            )
+        finally:
+            remote.stop()
+        assert all(isinstance(one, Submitted | DecisionError) for one in found), found
+        return [one for one in found if isinstance(one, Submitted | DecisionError)]
+
+    return asyncio.run(submit_all())
+
+
+def _stored_events(url: str) -> int:
+    database = Database(url)
+    try:
+        with database.read() as session:
+            assert verify_chain(session).intact
+            count: int = session.execute(text("SELECT count(*) FROM events")).scalar_one()
+            return count
+    finally:
+        database.dispose()
+
+
+def _comparable(decision: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in decision.items() if key != "decided_at"}
+
+
+@pytest.mark.parametrize("kind", list(EXAMPLES))
+def test_an_event_crosses_to_the_writer_unchanged(kind: str) -> None:
+    """The server sends the event it validated as JSON; the writer's parse of it is the same
+    event, with the same digest (idempotency) and stored payload."""
+    event = EVENT_ADAPTER.validate_python(EXAMPLES[kind][0])  # type: ignore[index]
+    crossed = parse_event(EVENT_ADAPTER.dump_json(event, exclude_none=True))
+    assert crossed == event
+    assert event_digest(event_document(crossed)) == event_digest(event_document(event))
+
+
+def test_the_writer_answers_as_the_server_itself_would(
+    writer: tuple[WriterProcess, str], tmp_path: Path
+) -> None:
+    process, url = writer
+    lock, login = f.lock("c-1", minutes=0), f.login("c-1", minutes=1)
+    events = [f.typed(e) for e in (f.login("c-2"), lock, login, f.order("c-3", minutes=2))]
+    woken: list[bool] = []
+    remote = _submit_all(process.socket_path, events, on_notices=lambda: woken.append(True))
+    assert woken  # the order queued an inbox notice: the server's dispatcher is told at once
+    in_process = DecisionService(
+        Database(_migrated(tmp_path / "reference.db")),
+        Policies(Policy.default()),
+        clock=FrozenClock(f.BASE_TIME + timedelta(days=30)),
+        max_future_skew=timedelta(minutes=5),
+    ).decide_many([(event, "t") for event in events])
+    assert all(isinstance(one, Submitted) and not one.replayed for one in remote)
+    assert [_comparable(one.decision) for one in remote if isinstance(one, Submitted)] == [
+        _comparable(one.decision) for one in in_process if isinstance(one, Submitted)
+    ]
+    assert remote[2].decision["outcome"] == "deny"  # type: ignore[union-attr]
+    [again, conflict, future] = _submit_all(
+        process.socket_path,
+        [
+            events[0],
+            f.typed(login | {"ip": "192.0.2.1"}),
+            f.typed(f.login(occurred_at=(f.BASE_TIME + timedelta(days=3650)).isoformat())),
+        ],
+    )
+    assert isinstance(again, Submitted)
+    assert again.replayed
+    assert again.decision == remote[0].decision  # type: ignore[union-attr]
+    assert isinstance(conflict, AnsweredByWriter)
+    assert conflict.status == 409
+    assert orjson.loads(conflict.body)["error"]["code"] == "idempotency_conflict"
+    assert isinstance(future, AnsweredByWriter)
+    assert future.status == 422
+    assert _stored_events(url) == 4
+
+
+def test_a_lost_writer_answers_503_and_is_started_again(writer: tuple[WriterProcess, str]) -> None:
+    process, url = writer
+    first = f.typed(f.login("c-1"))
+    [decided] = _submit_all(process.socket_path, [first])
+    assert isinstance(decided, Submitted)
+    pid = process.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while process.alive and time.monotonic() < deadline:
+        time.sleep(0.01)
+    event = f.typed(f.login("c-2", minutes=1))
+    [lost] = _submit_all(process.socket_path, [event])
+    assert isinstance(lost, StorageFailed)
+    assert "retry with the same event_id" in str(lost)
+    deadline = time.monotonic() + 60
+    while process.restarts == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert process.restarts == 1
+    assert process.alive
+    assert process.pid != pid
+    [retried, replayed] = _submit_all(process.socket_path, [event, first])
+    assert isinstance(retried, Submitted)
+    assert not retried.replayed
+    assert isinstance(replayed, Submitted)
+    assert replayed.replayed
+    assert _stored_events(url) == 2
+
+
+def test_the_writer_stops_when_its_server_is_gone(tmp_path: Path) -> None:
+    """Its standard input closes with the server, however the server ended."""
+    socket_path = str(tmp_path / "w.sock")
+    env = os.environ | {"KABUGUARD_DATABASE_URL": _migrated(tmp_path / "w.db")}
+    child = subprocess.Popen(
+        [*writer_command(), "--socket", socket_path, "--exit-with-stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == b"ready"
+    assert child.stdin is not None
+    child.stdin.close()
+    assert child.wait(timeout=60) == 0
+    assert child.stderr is not None
+    assert b"Fatal" not in child.stderr.read()
+
+
+def test_a_writer_stopped_mid_stream_answers_every_event_it_took(
+    writer: tuple[WriterProcess, str],
+) -> None:
+    """SIGTERM while events stream in: each is answered, decided (200) or not taken (503);
+    nothing is stored without its answer having been sent."""
+    process, url = writer
+    events = [f.typed(f.login(f"c-{n % 7}", minutes=n)) for n in range(300)]
+
+    async def stream() -> list[Submitted | BaseException]:
+        remote = RemoteCommitter(process.socket_path)
+        pending = [asyncio.ensure_future(remote.submit(event, "t")) for event in events]
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        pid = process.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGTERM)
+        found = await asyncio.gather(*pending, return_exceptions=True)
+        remote.stop()
+        return found
+
+    found = asyncio.run(stream())
+    decided = [one for one in found if isinstance(one, Submitted)]
+    refused = [one for one in found if not isinstance(one, Submitted)]
+    assert decided
+    for one in refused:  # not taken, or taken by nobody: 503 either way, retried safely
+        assert isinstance(one, StorageFailed | AnsweredByWriter), one
+        assert not isinstance(one, AnsweredByWriter) or one.status == 503
+    assert _stored_events(url) == len(decided)
+
+
+def test_a_writer_refuses_other_policies_than_its_servers(tmp_path: Path) -> None:
+    env = os.environ | {"KABUGUARD_DATABASE_URL": _migrated(tmp_path / "w.db")}
+    command = [*writer_command(), "--socket", str(tmp_path / "w.sock")]
+    refused = subprocess.run(
+        [*command, "--policy-digest", "not-the-servers"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 3
+    assert "the policy files changed since the server started" in refused.stderr
+    assert not (tmp_path / "w.sock").exists()

@@ -79,11 +79,13 @@ def create_app(
     clock: Clock = utc_now,
     fast_path: bool = True,
     writer: WriterProcess | None = None,
+    policies: Policies | None = None,
 ) -> FastAPI:
     """The server. With `writer` its events are decided by that writer process (ADR 0008);
-    without, by a writer thread of its own."""
+    without, by a writer thread of its own. `policies`: those the writer was started with,
+    loaded once (by default, read from the settings' files)."""
     database = Database.from_settings(settings)
-    policies = load_policies(settings)
+    policies = policies or load_policies(settings)
     dispatcher = DispatcherThread(
         build_dispatcher(settings, database, clock),
         settings.dispatch_poll_seconds,
@@ -185,7 +187,7 @@ def run_writer(
     clock: Clock = utc_now,
 ) -> None:
     """The writer process (`kabuguard writer`, ADR 0008): decides the server's events until
-    SIGTERM or SIGINT, or, with `exit_with_stdin`, until its standard input closes. It
+    SIGINT, and SIGTERM or, with `exit_with_stdin`, until its standard input closes. It
     refuses to start on other policies than `expected_policies` (the server's): events and
     the batch endpoint must not be decided by two policies."""
     policies = load_policies(settings)
@@ -217,12 +219,17 @@ async def _writer_main(
     committer.start()
     gc.freeze()  # as in the server: startup objects out of every full collection's walk
     stop = asyncio.Event()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
     if exit_with_stdin:
+        # Supervised: the server stops it by closing its standard input, once the server
+        # has answered what it holds. A SIGTERM sent to the whole service at once (systemd's
+        # default) must not stop the writer first.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         threading.Thread(
             target=_set_on_eof, args=(loop, stop), name="kabuguard-stdin", daemon=True
         ).start()
+    else:
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
     # The socket's directory is private to this user (`WriterProcess`).
     listener = await asyncio.start_unix_server(server.handle, socket_path)
     print(READY.decode(), flush=True)
@@ -294,7 +301,7 @@ def _add_operational_routes(app: FastAPI, database: Database, writer: WriterProc
     @app.get("/readyz", tags=["operations"], summary="The database is reachable and migrated")
     async def readyz() -> Response:
         def probe() -> str | None:
-            if writer is not None and not writer.alive:
+            if writer is not None and not writer.ready:
                 return "the decision writer is not running; it is being started again"
             try:
                 with database.read() as session:

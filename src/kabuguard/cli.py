@@ -135,9 +135,9 @@ def serve(
         migrations.upgrade(settings.database_url)
     bind_host, bind_port = host or settings.host, port if port is not None else settings.port
     writer = None
+    policies = load_policies(settings)  # once: the writer is held to the same files
     if _or(writer_process, settings.writer_process) and _one_database_for_all(settings):
-        digest = policies_digest(load_policies(settings))
-        writer = WriterProcess(["--policy-digest", digest])
+        writer = WriterProcess(["--policy-digest", policies_digest(policies)])
     if writer is not None:
         # uvicorn re-raises the signal that stopped it; by default SIGTERM would end this
         # process there, before the writer is stopped in order below.
@@ -149,7 +149,7 @@ def serve(
             except WriterFailed as error:
                 raise _fail(str(error)) from None
         config = uvicorn.Config(
-            create_app(settings, writer=writer),
+            create_app(settings, writer=writer, policies=policies),
             host=bind_host,
             port=bind_port,
             log_config=None,
@@ -160,6 +160,7 @@ def serve(
         _AnnouncingServer(config, _welcome(bind_host, bind_port, settings)).run()
     finally:
         if writer is not None:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
             writer.stop()
 
 

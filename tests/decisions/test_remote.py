@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -22,7 +23,7 @@ from kabuguard.db import Database
 from kabuguard.decisions.interfaces import AnsweredByWriter, DecisionError, StorageFailed
 from kabuguard.decisions.process import WriterProcess, writer_command
 from kabuguard.decisions.records import event_digest, event_document
-from kabuguard.decisions.remote import RemoteCommitter
+from kabuguard.decisions.remote import RemoteCommitter, WriterServer
 from kabuguard.decisions.services import DecisionService, Policies, Submitted
 from kabuguard.parsing import parse_event
 from kabuguard.risk.events import EVENT_ADAPTER, Event
@@ -144,7 +145,7 @@ def test_a_lost_writer_answers_503_and_is_started_again(writer: tuple[WriterProc
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while process.alive and time.monotonic() < deadline:
+    while process.ready and time.monotonic() < deadline:
         time.sleep(0.01)
     event = f.typed(f.login("c-2", minutes=1))
     [lost] = _submit_all(process.socket_path, [event])
@@ -154,7 +155,7 @@ def test_a_lost_writer_answers_503_and_is_started_again(writer: tuple[WriterProc
     while process.restarts == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert process.restarts == 1
-    assert process.alive
+    assert process.ready
     assert process.pid != pid
     [retried, replayed] = _submit_all(process.socket_path, [event, first])
     assert isinstance(retried, Submitted)
@@ -184,22 +185,28 @@ def test_the_writer_stops_when_its_server_is_gone(tmp_path: Path) -> None:
     assert b"Fatal" not in child.stderr.read()
 
 
-def test_a_writer_stopped_mid_stream_answers_every_event_it_took(
+def test_a_supervised_writer_ignores_sigterm_and_stops_in_order_when_told(
     writer: tuple[WriterProcess, str],
 ) -> None:
-    """SIGTERM while events stream in: each is answered, decided (200) or not taken (503);
-    nothing is stored without its answer having been sent."""
+    """A service manager's SIGTERM reaches the writer with its server; the writer goes on
+    until the server stops it. Stopped mid-stream, it answers every event it took:
+    decided (200) or not taken (503); nothing is stored without its answer being sent."""
     process, url = writer
-    events = [f.typed(f.login(f"c-{n % 7}", minutes=n)) for n in range(300)]
+    pid = process.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    [decided_after_sigterm] = _submit_all(process.socket_path, [f.typed(f.login("c-0"))])
+    assert isinstance(decided_after_sigterm, Submitted)
+    assert process.pid == pid
+    events = [f.typed(f.login(f"c-{n % 7}", minutes=n + 1)) for n in range(300)]
 
     async def stream() -> list[Submitted | BaseException]:
         remote = RemoteCommitter(process.socket_path)
         pending = [asyncio.ensure_future(remote.submit(event, "t")) for event in events]
         await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        pid = process.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGTERM)
+        stopping = asyncio.get_running_loop().run_in_executor(None, process.stop)
         found = await asyncio.gather(*pending, return_exceptions=True)
+        await stopping
         remote.stop()
         return found
 
@@ -210,20 +217,99 @@ def test_a_writer_stopped_mid_stream_answers_every_event_it_took(
     for one in refused:  # not taken, or taken by nobody: 503 either way, retried safely
         assert isinstance(one, StorageFailed | AnsweredByWriter), one
         assert not isinstance(one, AnsweredByWriter) or one.status == 503
-    assert _stored_events(url) == len(decided)
+    assert _stored_events(url) == 1 + len(decided)
+    assert process.restarts == 0
 
 
-def test_a_writer_refuses_other_policies_than_its_servers(tmp_path: Path) -> None:
-    env = os.environ | {"KABUGUARD_DATABASE_URL": _migrated(tmp_path / "w.db")}
-    command = [*writer_command(), "--socket", str(tmp_path / "w.sock")]
-    refused = subprocess.run(
-        [*command, "--policy-digest", "not-the-servers"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert refused.returncode == 3
-    assert "the policy files changed since the server started" in refused.stderr
-    assert not (tmp_path / "w.sock").exists()
+class _HeldCommitter:
+    """Stands in for the group committer in the shutdown protocol's tests: it holds every
+    event until released, then answers it with a decision of `size` bytes of reasons."""
+
+    def __init__(self, size: int = 0) -> None:
+        self.release = asyncio.Event()
+        self.taken: list[str] = []
+        self._size = size
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def submit(self, event: Event, actor: str) -> Submitted:
+        self.taken.append(event.event_id)
+        await self.release.wait()
+        decision = {"event_id": event.event_id, "outcome": "allow", "reasons": []}
+        return Submitted(decision | {"padding": "x" * self._size}, replayed=False)
+
+
+async def _serving(
+    tmp_path: Path, committer: _HeldCommitter
+) -> tuple[WriterServer, asyncio.Server, RemoteCommitter]:
+    server = WriterServer(committer, threading.Event())
+    path = str(tmp_path / "held.sock")
+    listener = await asyncio.start_unix_server(server.handle, path)
+    return server, listener, RemoteCommitter(path)
+
+
+def test_a_stopping_writer_refuses_new_events_and_answers_those_it_took(tmp_path: Path) -> None:
+    async def scenario() -> tuple[Submitted | BaseException, Submitted | BaseException]:
+        committer = _HeldCommitter()
+        server, listener, remote = await _serving(tmp_path, committer)
+        taken = asyncio.ensure_future(remote.submit(f.typed(f.login(event_id="a")), "t"))
+        while committer.taken != ["a"]:
+            await asyncio.sleep(0.001)
+        listener.close()
+        stopping = asyncio.ensure_future(server.shutdown())
+        late = asyncio.ensure_future(remote.submit(f.typed(f.login(event_id="b")), "t"))
+        [refused] = await asyncio.gather(late, return_exceptions=True)
+        assert not stopping.done()  # still owes "a"
+        committer.release.set()
+        [answered] = await asyncio.gather(taken, return_exceptions=True)
+        await stopping
+        remote.stop()
+        return answered, refused
+
+    answered, refused = asyncio.run(scenario())
+    assert isinstance(answered, Submitted)
+    assert answered.decision["event_id"] == "a"
+    assert isinstance(refused, AnsweredByWriter)
+    assert refused.status == 503
+    assert orjson.loads(refused.body)["error"]["code"] == "storage_unavailable"
+
+
+def test_a_stopping_writer_sends_every_answer_it_has_buffered(tmp_path: Path) -> None:
+    """Far more than a socket buffer's worth of answers, all released at once and the writer
+    stopped straight after, its loop then closed as the process's would be: each answer
+    still arrives."""
+    path = str(tmp_path / "held.sock")
+    listening, taken_all = threading.Event(), threading.Event()
+    events = [f.typed(f.login(event_id=f"e-{n}")) for n in range(200)]
+
+    async def writer_side() -> None:
+        committer = _HeldCommitter(size=8_000)
+        server = WriterServer(committer, threading.Event())
+        listener = await asyncio.start_unix_server(server.handle, path)
+        listening.set()
+        while len(committer.taken) < len(events):
+            await asyncio.sleep(0.001)
+        taken_all.set()
+        listener.close()
+        committer.release.set()
+        await server.shutdown()
+
+    writer_thread = threading.Thread(target=asyncio.run, args=(writer_side(),))
+    writer_thread.start()
+    assert listening.wait(10)
+
+    async def server_side() -> list[Submitted | BaseException]:
+        remote = RemoteCommitter(path)
+        pending = [asyncio.ensure_future(remote.submit(event, "t")) for event in events]
+        while not taken_all.is_set():
+            await asyncio.sleep(0.001)
+        time.sleep(0.5)  # a busy server: its loop does not read while the writer stops
+        found = await asyncio.gather(*pending, return_exceptions=True)
+        remote.stop()
+        return found
+
+    found = asyncio.run(server_side())
+    writer_thread.join(10)
+    assert [type(one) for one in found] == [Submitted] * 200

@@ -1,14 +1,17 @@
 """`kabuguard writer` as a child of the server: started, watched, restarted, stopped (ADR 0008).
 
-The child gets its own session, so a Ctrl+C at the terminal reaches the server alone, which
-then stops the child in order: the child decides and answers what it holds, then exits. It
-also exits when its standard input closes, so a server killed outright leaves no writer
-behind. Should it exit while the server runs, it is started again (events meanwhile get
-`503 storage_unavailable`, and their retries are idempotent).
+The server stops the child by closing the child's standard input: the child then decides
+and answers what it holds, and exits. So a server killed outright leaves no writer behind
+either. The child gets its own session, so a Ctrl+C at the terminal reaches the server
+alone, and it ignores SIGTERM, so a service manager that signals every process at once
+(systemd's default) still gets the server's ordered stop. Should the child exit while the
+server runs, it is started again (events meanwhile get `503 storage_unavailable`, and their
+retries are idempotent).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -44,9 +47,9 @@ class WriterProcess:
         self._directory = tempfile.mkdtemp(prefix="kabuguard-writer-")  # mode 0700
         self.socket_path = os.path.join(self._directory, "writer.sock")
         self._process: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()  # `_process` and `_stopping` change together
-        self._stopping = False
+        self._lock = threading.Lock()  # `_process` and `_stopped` change together
         self._stopped = threading.Event()
+        self._ready = threading.Event()  # listening: set at its ready line, cleared at its exit
         self._watcher: threading.Thread | None = None
         self.restarts = 0
 
@@ -62,9 +65,8 @@ class WriterProcess:
         """Let the writer finish what it holds, then end it; remove its socket. No writer is
         started after this begins."""
         with self._lock:
-            self._stopping = True
+            self._stopped.set()
             process = self._process
-        self._stopped.set()
         if process is not None:
             _end(process)
         if self._watcher is not None:
@@ -72,10 +74,9 @@ class WriterProcess:
         shutil.rmtree(self._directory, ignore_errors=True)
 
     @property
-    def alive(self) -> bool:
-        """Whether a writer process is running (it may still be starting)."""
-        with self._lock:
-            return self._process is not None and self._process.poll() is None
+    def ready(self) -> bool:
+        """Whether a writer is listening (not while one is being started again)."""
+        return self._ready.is_set()
 
     @property
     def pid(self) -> int | None:
@@ -84,8 +85,10 @@ class WriterProcess:
 
     def _spawn(self) -> None:
         with self._lock:
-            if self._stopping:
+            if self._stopped.is_set():
                 raise WriterFailed("the server is stopping")
+            # Again each time: a /tmp cleaner may have removed it during a long run.
+            os.makedirs(self._directory, mode=0o700, exist_ok=True)
             if os.path.exists(self.socket_path):
                 os.unlink(self.socket_path)
             process = subprocess.Popen(  # noqa: S603 (our own entry point, no shell)
@@ -98,6 +101,7 @@ class WriterProcess:
         if not _became_ready(process):
             _end(process)
             raise WriterFailed(f"the decision writer did not start (exit code {process.poll()})")
+        self._ready.set()
 
     def _watch(self) -> None:
         failures = 0
@@ -107,6 +111,7 @@ class WriterProcess:
                 process = self._process
             assert process is not None
             code = process.wait()
+            self._ready.clear()
             if self._stopped.is_set():
                 return
             # A writer that ran a while had recovered: only quick failures back off further.
@@ -116,19 +121,23 @@ class WriterProcess:
             log.error("the decision writer exited with code %s; restarting in %.1f s", code, delay)
             if self._stopped.wait(delay):
                 return
-            ready_at = time.monotonic()  # a failed start is a quick failure too
             try:
                 self._spawn()
             except Exception:  # WriterFailed, or no process to be had (EMFILE, EAGAIN)
                 if not self._stopped.is_set():
                     log.exception("starting the decision writer again failed")
                 continue
+            finally:
+                ready_at = time.monotonic()  # a failed or slow start is a quick failure
             self.restarts += 1
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
+    """Close its standard input (it answers what it holds, then exits); kill it if it will
+    not stop in time."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
     try:
         process.wait(timeout=_STOP_SECONDS)
     except subprocess.TimeoutExpired:
@@ -139,5 +148,8 @@ def _end(process: subprocess.Popen[bytes]) -> None:
 
 def _became_ready(process: subprocess.Popen[bytes]) -> bool:
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], _READY_SECONDS)
-    return bool(ready) and process.stdout.readline().strip() == READY
+    waiting = select.poll()  # not select(): it fails on descriptors past 1,023
+    waiting.register(process.stdout, select.POLLIN)
+    if not waiting.poll(_READY_SECONDS * 1000):
+        return False
+    return process.stdout.readline().strip() == READY

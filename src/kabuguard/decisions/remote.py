@@ -29,7 +29,7 @@ import orjson
 from kabuguard import observability
 from kabuguard.decisions.interfaces import AnsweredByWriter, StorageFailed
 from kabuguard.decisions.services import Submitted
-from kabuguard.decisions.writer import GroupCommitter
+from kabuguard.decisions.writer import Committer
 from kabuguard.errors import INTERNAL_ERROR, error_reply
 from kabuguard.parsing import parse_event
 from kabuguard.risk.events import EVENT_ADAPTER, Event
@@ -42,6 +42,7 @@ _REPLAYED = 1
 _NOTICES = 2  # the group queued notices: the server's dispatcher should look now
 _MAX_FRAME = 16 << 20  # far above any event the server accepts; refuses a corrupt length
 _CONNECT_SECONDS = 5.0
+_CLOSE_SECONDS = 10.0
 
 
 _Answer = tuple[int, int, bytes | dict[str, Any]]  # status, flags, error body or decision
@@ -165,7 +166,7 @@ async def _read_answers(reader: asyncio.StreamReader, connection: _Connection) -
 class WriterServer:
     """The writer process's end: answers the server's events with the group committer."""
 
-    def __init__(self, committer: GroupCommitter, notices: threading.Event) -> None:
+    def __init__(self, committer: Committer, notices: threading.Event) -> None:
         """`notices` is set by the notice planner, on the writer thread, after a group queued
         some: the next answer tells the server's dispatcher to look now."""
         self._committer = committer
@@ -203,9 +204,9 @@ class WriterServer:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for writer in self._writers:
-            with contextlib.suppress(ConnectionError):
-                await writer.drain()
-            writer.close()
+            writer.close()  # after what is buffered has been sent
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), _CLOSE_SECONDS)
 
     async def _answer(
         self, ident: int, actor: str, raw: bytes, writer: asyncio.StreamWriter

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import uvloop
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -196,7 +197,10 @@ def run_writer(
             "the policy files changed since the server started; restart `kabuguard serve` "
             "to decide with the new policy"
         )
-    asyncio.run(_writer_main(settings, policies, socket_path, exit_with_stdin, clock))
+    # uvloop, as the server's loop: each event's framing and answer cost the writer's
+    # interpreter lock, which is the service's limit.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_writer_main(settings, policies, socket_path, exit_with_stdin, clock))
 
 
 async def _writer_main(

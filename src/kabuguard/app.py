@@ -98,9 +98,8 @@ def create_app(
         # Loaded before any thread that needs it starts, so it is loaded once.
         await run_in_threadpool(warm_enricher)
         await run_in_threadpool(_record_policy_activation, database, policies, clock())
+        database.start_background_checkpoints()  # off the request path, whoever writes
         app.state.committer.start()
-        if writer is not None:  # the server's own writes checkpoint off the request path too
-            database.start_background_checkpoints()
         if settings.dispatch_in_serve:
             dispatcher.start()
         # What startup built (modules, models, compiled statements, the network data and the
@@ -180,19 +179,14 @@ class PolicyChanged(RuntimeError):
 
 
 def run_writer(
-    settings: Settings,
-    socket_path: str,
-    *,
-    exit_with_stdin: bool,
-    expected_policies: str | None,
-    clock: Clock = utc_now,
+    settings: Settings, socket_path: str, *, expected_policies: str, clock: Clock = utc_now
 ) -> None:
     """The writer process (`kabuguard writer`, ADR 0008): decides the server's events until
-    SIGINT, and SIGTERM or, with `exit_with_stdin`, until its standard input closes. It
-    refuses to start on other policies than `expected_policies` (the server's): events and
-    the batch endpoint must not be decided by two policies."""
+    its standard input closes (the server stops it so, or is gone) or SIGINT. It refuses to
+    start on other policies than `expected_policies`, the server's: events and the batch
+    endpoint must not be decided by two policies, and the server records their activation."""
     policies = load_policies(settings)
-    if expected_policies is not None and policies_digest(policies) != expected_policies:
+    if policies_digest(policies) != expected_policies:
         raise PolicyChanged(
             "the policy files changed since the server started; restart `kabuguard serve` "
             "to decide with the new policy"
@@ -200,15 +194,11 @@ def run_writer(
     # uvloop, as the server's loop: each event's framing and answer cost the writer's
     # interpreter lock, which is the service's limit.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_writer_main(settings, policies, socket_path, exit_with_stdin, clock))
+        runner.run(_writer_main(settings, policies, socket_path, clock))
 
 
 async def _writer_main(
-    settings: Settings,
-    policies: Policies,
-    socket_path: str,
-    exit_with_stdin: bool,
-    clock: Clock,
+    settings: Settings, policies: Policies, socket_path: str, clock: Clock
 ) -> None:
     database = Database.from_settings(settings)
     notices = threading.Event()
@@ -217,23 +207,18 @@ async def _writer_main(
     server = WriterServer(committer, notices)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, warm_enricher)
-    # The writer decides with the policy it loaded: its activation is on record whichever
-    # process loaded it last (a restarted writer may find the file changed).
-    await loop.run_in_executor(None, _record_policy_activation, database, policies, clock())
+    database.start_background_checkpoints()
     committer.start()
     gc.freeze()  # as in the server: startup objects out of every full collection's walk
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    if exit_with_stdin:
-        # Supervised: the server stops it by closing its standard input, once the server
-        # has answered what it holds. A SIGTERM sent to the whole service at once (systemd's
-        # default) must not stop the writer first.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        threading.Thread(
-            target=_set_on_eof, args=(loop, stop), name="kabuguard-stdin", daemon=True
-        ).start()
-    else:
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    # The server stops it by closing its standard input, once the server has answered what
+    # it holds. A SIGTERM sent to the whole service at once (systemd's default) must not
+    # stop the writer first.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(
+        target=_set_on_eof, args=(loop, stop), name="kabuguard-stdin", daemon=True
+    ).start()
     # The socket's directory is private to this user (`WriterProcess`).
     listener = await asyncio.start_unix_server(server.handle, socket_path)
     print(READY.decode(), flush=True)
@@ -242,6 +227,7 @@ async def _writer_main(
     listener.close()
     await server.shutdown()
     await loop.run_in_executor(None, committer.stop)
+    database.stop_background_checkpoints()
     database.dispose()
 
 

@@ -134,20 +134,19 @@ def serve(
     if settings.is_sqlite and settings.auto_migrate:
         migrations.upgrade(settings.database_url)
     bind_host, bind_port = host or settings.host, port if port is not None else settings.port
-    writer = None
     policies = load_policies(settings)  # once: the writer is held to the same files
-    if _or(writer_process, settings.writer_process) and _one_database_for_all(settings):
-        writer = WriterProcess(["--policy-digest", policies_digest(policies)])
-    if writer is not None:
-        # uvicorn re-raises the signal that stopped it; by default SIGTERM would end this
-        # process there, before the writer is stopped in order below.
-        signal.signal(signal.SIGTERM, _exit_on_signal)
+    wanted = settings.writer_process if writer_process is None else writer_process
+    writer = (
+        WriterProcess(["--policy-digest", policies_digest(policies)])
+        if wanted and _one_database_for_all(settings)
+        else None
+    )
     try:
         if writer is not None:
-            try:
-                writer.start()
-            except WriterFailed as error:
-                raise _fail(str(error)) from None
+            # uvicorn re-raises the signal that stopped it; by default SIGTERM would end this
+            # process there, before the writer is stopped in order below.
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+            _start(writer)
         config = uvicorn.Config(
             create_app(settings, writer=writer, policies=policies),
             host=bind_host,
@@ -177,30 +176,26 @@ def _one_database_for_all(settings: Settings) -> bool:
     return True
 
 
-def _or(chosen: bool | None, default: bool) -> bool:
-    return default if chosen is None else chosen
+def _start(writer: WriterProcess) -> None:
+    try:
+        writer.start()
+    except WriterFailed as error:
+        raise _fail(str(error)) from None
 
 
 @app.command(hidden=True)
 def writer(
     socket_path: Annotated[Path, typer.Option("--socket", help="Unix socket to listen on.")],
-    exit_with_stdin: Annotated[
-        bool, typer.Option(help="Stop when standard input closes (the server is gone).")
-    ] = False,
     policy_digest: Annotated[
-        str | None, typer.Option(help="Refuse to start on other policies than these.")
-    ] = None,
+        str, typer.Option(help="The server's policies; refuse to start on others.")
+    ],
 ) -> None:
-    """The decision writer process that `serve` starts (ADR 0008); not run by hand."""
+    """The decision writer process that `serve` starts (ADR 0008); not run by hand. It stops
+    when its standard input closes."""
     settings = _settings()
     configure_logging(settings.log_level, json_logs=settings.log_json)
     try:
-        run_writer(
-            settings,
-            str(socket_path),
-            exit_with_stdin=exit_with_stdin,
-            expected_policies=policy_digest,
-        )
+        run_writer(settings, str(socket_path), expected_policies=policy_digest)
     except PolicyChanged as error:
         raise _fail(str(error), code=3) from None
 

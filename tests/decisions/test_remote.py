@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from kabuguard import migrations
+from kabuguard.app import policies_digest
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
 from kabuguard.decisions.interfaces import AnsweredByWriter, DecisionError, StorageFailed
@@ -31,6 +32,8 @@ from kabuguard.risk.policy import Policy
 from tests import factories as f
 from tests.conftest import FrozenClock
 from tests.risk.test_events import EXAMPLES
+
+DEFAULT_POLICIES = policies_digest(Policies(Policy.default()))
 
 
 def _migrated(path: Path) -> str:
@@ -47,7 +50,7 @@ def writer(
     url = database_url
     monkeypatch.setenv("KABUGUARD_DATABASE_URL", url)
     monkeypatch.setenv("KABUGUARD_LOG_LEVEL", "WARNING")
-    process = WriterProcess()
+    process = WriterProcess(["--policy-digest", DEFAULT_POLICIES])
     process.start()
     try:
         yield process, url
@@ -170,7 +173,7 @@ def test_the_writer_stops_when_its_server_is_gone(tmp_path: Path) -> None:
     socket_path = str(tmp_path / "w.sock")
     env = os.environ | {"KABUGUARD_DATABASE_URL": _migrated(tmp_path / "w.db")}
     child = subprocess.Popen(
-        [*writer_command(), "--socket", socket_path, "--exit-with-stdin"],
+        [*writer_command(), "--socket", socket_path, "--policy-digest", DEFAULT_POLICIES],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -41,9 +41,9 @@ def writer_command() -> list[str]:
 
 
 class WriterProcess:
-    def __init__(self, arguments: list[str] | None = None, command: list[str] | None = None):
-        """`arguments` go to `kabuguard writer` after the socket's."""
-        self._command = [*(command or writer_command()), *(arguments or [])]
+    def __init__(self, arguments: list[str]) -> None:
+        """`arguments` go to `kabuguard writer` beside the socket's."""
+        self._command = [*writer_command(), *arguments]
         self._directory = tempfile.mkdtemp(prefix="kabuguard-writer-")  # mode 0700
         self.socket_path = os.path.join(self._directory, "writer.sock")
         self._process: subprocess.Popen[bytes] | None = None
@@ -92,7 +92,7 @@ class WriterProcess:
             if os.path.exists(self.socket_path):
                 os.unlink(self.socket_path)
             process = subprocess.Popen(  # noqa: S603 (our own entry point, no shell)
-                [*self._command, "--socket", self.socket_path, "--exit-with-stdin"],
+                [*self._command, "--socket", self.socket_path],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 start_new_session=True,

@@ -59,7 +59,6 @@ class GroupCommitter:
         self._syncer = _Syncer(database) if database.syncs_after_commit else None
 
     def start(self) -> None:
-        self._database.start_background_checkpoints()
         if self._syncer is not None:
             self._syncer.start()
         self._thread = threading.Thread(target=self._run, name="kabuguard-writer", daemon=True)
@@ -73,7 +72,6 @@ class GroupCommitter:
             self._thread = None
         if self._syncer is not None:
             self._syncer.stop()
-        self._database.stop_background_checkpoints()
 
     async def submit(self, event: Event, actor: str) -> Submitted:
         loop = asyncio.get_running_loop()

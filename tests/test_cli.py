@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from kabuguard.apikeys.models import ApiKeyRow
@@ -162,6 +163,20 @@ def _post_event(port: int, key: str, event_id: str) -> int:
         return int(error.code)
 
 
+def _scrape(port: int) -> dict[str, float]:
+    """/metrics as `name{label="value"}` → value; fails on a family given twice (invalid)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    types = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
+    assert len(types) == len(set(types)), types
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{key}="{value}"' for key, value in sample.labels.items())
+            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return found
+
+
 def test_serve_runs_its_writer_process_restarts_it_and_stops_it(database_url: str) -> None:
     """ADR 0008, as run: the decisions are the writer child's; a killed child is replaced;
     stopping the server stops the child and removes its socket."""
@@ -196,6 +211,11 @@ def test_serve_runs_its_writer_process_restarts_it_and_stops_it(database_url: st
         assert replacement != writer
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
             assert json.loads(ready.read()) == {"status": "ready"}
+        metrics = _scrape(port)
+        assert metrics["kabuguard_writer_up"] == 1
+        assert metrics["kabuguard_writer_exits_total"] == 1
+        assert metrics["kabuguard_group_commit_batch_size_count"] == 1  # e-2, by the new child
+        assert metrics['kabuguard_decisions_total{outcome="allow"}'] == 2
         server.terminate()
         assert server.wait(timeout=60) == 128 + signal.SIGTERM
         assert not Path(f"/proc/{replacement}").exists()

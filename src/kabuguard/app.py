@@ -20,7 +20,7 @@ import uvloop
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +40,7 @@ from kabuguard.db import Database
 from kabuguard.decisions import routes as decision_routes
 from kabuguard.decisions.fastpath import EventFastPath, EventIntake
 from kabuguard.decisions.interfaces import DecisionError
-from kabuguard.decisions.process import READY, WriterProcess
+from kabuguard.decisions.process import READY, WriterCollector, WriterProcess
 from kabuguard.decisions.remote import RemoteCommitter, WriterServer
 from kabuguard.decisions.services import DecisionService, Policies
 from kabuguard.decisions.writer import GroupCommitter
@@ -310,9 +310,16 @@ def _add_operational_routes(app: FastAPI, database: Database, writer: WriterProc
             orjson.dumps(body), 200 if problem is None else 503, media_type="application/json"
         )
 
+    # Per app, not global: a test process builds many apps.
+    writer_state = CollectorRegistry()
+    if writer is not None:
+        writer_state.register(WriterCollector(writer))
+
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(observability.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        server = generate_latest(observability.REGISTRY) + generate_latest(writer_state)
+        writers = await app.state.committer.metrics()  # the group committer's, wherever it runs
+        return Response(server + writers, media_type=CONTENT_TYPE_LATEST)
 
 
 def _reply(reply: Reply) -> Response:

@@ -10,6 +10,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 
 REGISTRY = CollectorRegistry()
+# The decision writer's own metrics. It may run in a process of its own (ADR 0008): the
+# server's /metrics then asks that process for them, so each series has one source.
+WRITER_REGISTRY = CollectorRegistry()
 
 DECISIONS = Counter(
     "kabuguard_decisions_total", "Decisions made, by outcome.", ["outcome"], registry=REGISTRY
@@ -33,7 +36,7 @@ GROUP_COMMIT_SIZE = Histogram(
     "kabuguard_group_commit_batch_size",
     "Events decided together in one transaction.",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
-    registry=REGISTRY,
+    registry=WRITER_REGISTRY,
 )
 
 

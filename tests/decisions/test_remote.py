@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from kabuguard import migrations
@@ -168,6 +169,42 @@ def test_a_lost_writer_answers_503_and_is_started_again(writer: tuple[WriterProc
     assert _stored_events(url) == 2
 
 
+def _writer_metrics(path: str) -> dict[str, float]:
+    async def scrape() -> bytes:
+        remote = RemoteCommitter(path)
+        try:
+            return await remote.metrics()
+        finally:
+            remote.stop()
+
+    return {
+        family.name + suffix: sample.value
+        for family in text_string_to_metric_families(asyncio.run(scrape()).decode())
+        for sample in family.samples
+        if (suffix := sample.name.removeprefix(family.name)) in ("_count", "_sum")
+    }
+
+
+def test_the_writer_reports_its_group_commits_to_the_server(
+    writer: tuple[WriterProcess, str],
+) -> None:
+    """Group sizes are the writer's to count: the server's /metrics asks it for them."""
+    process, _url = writer
+    before = _writer_metrics(process.socket_path)
+    assert before["kabuguard_group_commit_batch_size_count"] == 0
+    events = [f.typed(f.login(f"c-{n}", minutes=n)) for n in range(20)]
+    assert all(isinstance(one, Submitted) for one in _submit_all(process.socket_path, events))
+    after = _writer_metrics(process.socket_path)
+    assert 1 <= after["kabuguard_group_commit_batch_size_count"] <= 20
+    assert after["kabuguard_group_commit_batch_size_sum"] == 20
+    pid = process.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    while process.ready:
+        time.sleep(0.01)
+    assert _writer_metrics(process.socket_path) == {}  # no writer: nothing to report, no error
+
+
 def test_the_writer_stops_when_its_server_is_gone(tmp_path: Path) -> None:
     """Its standard input closes with the server, however the server ended."""
     socket_path = str(tmp_path / "w.sock")
@@ -242,6 +279,9 @@ class _HeldCommitter:
         await self.release.wait()
         decision = {"event_id": event.event_id, "outcome": "allow", "reasons": []}
         return Submitted(decision | {"padding": "x" * self._size}, replayed=False)
+
+    async def metrics(self) -> bytes:
+        return b"held_events %d\n" % len(self.taken)
 
 
 async def _serving(

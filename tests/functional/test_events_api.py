@@ -281,6 +281,8 @@ def test_schema_health_readiness_metrics_and_docs(api: httpx.Client) -> None:
     assert 'kabuguard_decisions_total{outcome="allow"}' in metrics
     assert "kabuguard_http_request_duration_seconds_bucket" in metrics
     assert 'route="/v1/events"' in metrics
+    assert "kabuguard_group_commit_batch_size_count" in metrics  # this process's committer
+    assert "kabuguard_writer_up" not in metrics  # no writer process in this shape
     openapi = api.get("/openapi.json").json()
     assert "Event" in openapi["components"]["schemas"]
     assert api.get("/docs").status_code == 200

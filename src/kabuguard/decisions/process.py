@@ -21,6 +21,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class WriterProcess:
         self._ready = threading.Event()  # listening: set at its ready line, cleared at its exit
         self._watcher: threading.Thread | None = None
         self.restarts = 0
+        self.exits = 0  # while the server ran: crashes, kills, out of memory
 
     def start(self) -> None:
         """Start the writer and wait until it listens; raises WriterFailed if it does not."""
@@ -114,6 +118,7 @@ class WriterProcess:
             self._ready.clear()
             if self._stopped.is_set():
                 return
+            self.exits += 1
             # A writer that ran a while had recovered: only quick failures back off further.
             stable = time.monotonic() - ready_at > _STABLE_SECONDS
             failures = 0 if stable else failures + 1
@@ -130,6 +135,25 @@ class WriterProcess:
             finally:
                 ready_at = time.monotonic()  # a failed or slow start is a quick failure
             self.restarts += 1
+
+
+class WriterCollector:
+    """The writer process as the server sees it, for the server's /metrics."""
+
+    def __init__(self, writer: WriterProcess) -> None:
+        self._writer = writer
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "kabuguard_writer_up",
+            "1 while the decision writer process listens; 0 while it is being started again.",
+            value=1 if self._writer.ready else 0,
+        )
+        yield CounterMetricFamily(
+            "kabuguard_writer_exits",
+            "Times the decision writer process exited while the server ran.",
+            value=self._writer.exits,
+        )
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:

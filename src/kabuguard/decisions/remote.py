@@ -7,9 +7,11 @@ checkpointer, in a child process (`kabuguard writer`), and passes it each accept
 a unix socket; everything else (HTTP, validation, pages, notices) stays in the server.
 
 The wire is one connection carrying many requests at once, each a length-prefixed frame:
-- request: length, request id, actor length, actor, the event as JSON;
-- answer: length, request id, HTTP status, flags (replayed, notices queued), body: the
-  decision document, or the error reply the single-process server would have sent.
+- request: length, request id, kind, actor length, actor, the event as JSON; or, of the
+  metrics kind, nothing after the header;
+- answer: length, request id, HTTP status, flags (replayed, notices queued, text), body: the
+  decision document, the error reply the single-process server would have sent, or the
+  writer's metrics in Prometheus' text format.
 Nothing here decides anything: answers are the committer's, byte for byte.
 """
 
@@ -36,13 +38,17 @@ from kabuguard.risk.events import EVENT_ADAPTER, Event
 
 log = logging.getLogger(__name__)
 
-_REQUEST = struct.Struct(">IIH")  # bytes after the length, request id, actor length
+_REQUEST = struct.Struct(">IIBH")  # bytes after the length, request id, kind, actor length
 _ANSWER = struct.Struct(">IIHB")  # bytes after the length, request id, status, flags
+_EVENT = 0
+_METRICS = 1
 _REPLAYED = 1
 _NOTICES = 2  # the group queued notices: the server's dispatcher should look now
+_TEXT = 4  # the body is the writer's metrics, not a decision
 _MAX_FRAME = 16 << 20  # far above any event the server accepts; refuses a corrupt length
 _CONNECT_SECONDS = 5.0
 _CLOSE_SECONDS = 10.0
+_METRICS_SECONDS = 2.0  # a scrape must not hang on a busy writer
 
 
 _Answer = tuple[int, int, bytes | dict[str, Any]]  # status, flags, error body or decision
@@ -98,21 +104,34 @@ class RemoteCommitter:
             connection.close()
 
     async def submit(self, event: Event, actor: str) -> Submitted:
-        ident = next(self._ids) & 0xFFFFFFFF
-        actor_bytes = actor.encode()
         body = EVENT_ADAPTER.dump_json(event, exclude_none=True)
-        size = _REQUEST.size - 4 + len(actor_bytes) + len(body)
-        frame = _REQUEST.pack(size, ident, len(actor_bytes)) + actor_bytes + body
-        connection = await self._connect()
-        future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
-        connection.pending[ident] = future
-        connection.writer.write(frame)
-        status, flags, answer = await future
+        status, flags, answer = await self._ask(_EVENT, actor.encode(), body)
         if flags & _NOTICES:
             self._on_notices()
         if isinstance(answer, bytes):
             raise AnsweredByWriter(status, answer)
         return Submitted(answer, bool(flags & _REPLAYED))
+
+    async def metrics(self) -> bytes:
+        """The writer's metrics; empty while it is unreachable or slow to answer, so that
+        /metrics still answers with the server's own (`kabuguard_writer_up` says why)."""
+        try:
+            status, _flags, body = await asyncio.wait_for(
+                self._ask(_METRICS, b"", b""), _METRICS_SECONDS
+            )
+        except (StorageFailed, TimeoutError):
+            return b""
+        return body if status == 200 and isinstance(body, bytes) else b""
+
+    async def _ask(self, kind: int, actor: bytes, body: bytes) -> _Answer:
+        ident = next(self._ids) & 0xFFFFFFFF
+        size = _REQUEST.size - 4 + len(actor) + len(body)
+        frame = _REQUEST.pack(size, ident, kind, len(actor)) + actor + body
+        connection = await self._connect()
+        future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
+        connection.pending[ident] = future
+        connection.writer.write(frame)
+        return await future
 
     async def _connect(self) -> _Connection:
         if self._connection is not None and self._connection.open:
@@ -148,7 +167,7 @@ async def _read_answers(reader: asyncio.StreamReader, connection: _Connection) -
         while True:
             (ident, status, flags), body = await _read_frame(reader, _ANSWER)
             answer: bytes | dict[str, Any] = body
-            if status == 200:
+            if status == 200 and not flags & _TEXT:
                 decision: dict[str, Any] = orjson.loads(body)
                 if not flags & _REPLAYED:  # counted once stored, whether or not still awaited
                     observability.record_decision(decision)
@@ -179,7 +198,12 @@ class WriterServer:
         self._writers.add(writer)
         try:
             while True:
-                (ident, actor_length), rest = await _read_frame(reader, _REQUEST)
+                (ident, kind, actor_length), rest = await _read_frame(reader, _REQUEST)
+                if kind == _METRICS:  # answered while stopping too: it decides nothing
+                    _send(writer, ident, 200, _TEXT, await self._committer.metrics())
+                    continue
+                if kind != _EVENT:
+                    raise ValueError(f"unknown request kind {kind}")
                 if self._stopping:  # nothing new once stopping: the server's retry is safe
                     _send(writer, ident, _UNAVAILABLE.status, 0, _UNAVAILABLE.body)
                     continue

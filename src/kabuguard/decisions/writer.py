@@ -19,6 +19,8 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from prometheus_client import generate_latest
+
 from kabuguard import observability
 from kabuguard.db import Database
 from kabuguard.decisions.interfaces import DecisionError, StorageFailed
@@ -45,6 +47,10 @@ class Committer(Protocol):
     def stop(self) -> None: ...
 
     async def submit(self, event: Event, actor: str) -> Submitted: ...
+
+    async def metrics(self) -> bytes:
+        """The writer's own metrics in Prometheus' text format; empty if it cannot answer."""
+        ...
 
 
 class GroupCommitter:
@@ -78,6 +84,9 @@ class GroupCommitter:
         future: asyncio.Future[Submitted] = loop.create_future()
         self._queue.put(_Request(event, actor, future, loop))
         return await future
+
+    async def metrics(self) -> bytes:
+        return generate_latest(observability.WRITER_REGISTRY)
 
     def _run(self) -> None:
         running = True

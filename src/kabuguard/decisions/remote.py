@@ -54,11 +54,33 @@ _METRICS_SECONDS = 2.0  # a scrape must not hang on a busy writer
 _Answer = tuple[int, int, bytes | dict[str, Any]]  # status, flags, error body or decision
 
 
+class _Frames:
+    """A connection's outgoing frames: those sent in one turn of the event loop leave in one
+    system call. Each write wakes the process at the other end, which may then take this
+    thread's core while it holds the interpreter lock: sent one by one, the writer's answers
+    held its lock a quarter of the time (py-spy --gil), mostly off the CPU."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self._queued: list[bytes] = []
+
+    def send(self, frame: bytes) -> None:
+        if not self._queued:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._queued.append(frame)
+
+    def flush(self) -> None:
+        queued, self._queued = self._queued, []
+        if queued and not self.writer.is_closing():
+            self.writer.write(b"".join(queued))
+
+
 class _Connection:
     """One connection to the writer and the answers it owes."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
+        self.frames = _Frames(writer)
         self.pending: dict[int, asyncio.Future[_Answer]] = {}
         self.reading: asyncio.Task[None] | None = None  # held: the loop keeps weak references
 
@@ -130,7 +152,7 @@ class RemoteCommitter:
         connection = await self._connect()
         future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
         connection.pending[ident] = future
-        connection.writer.write(frame)
+        connection.frames.send(frame)
         return await future
 
     async def _connect(self) -> _Connection:
@@ -191,25 +213,26 @@ class WriterServer:
         self._committer = committer
         self._notices = notices
         self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._connections: set[_Frames] = set()
         self._stopping = False
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
+        frames = _Frames(writer)
+        self._connections.add(frames)
         try:
             while True:
                 (ident, kind, actor_length), rest = await _read_frame(reader, _REQUEST)
                 if kind == _METRICS:  # answered while stopping too: it decides nothing
-                    _send(writer, ident, 200, _TEXT, await self._committer.metrics())
+                    _send(frames, ident, 200, _TEXT, await self._committer.metrics())
                     continue
                 if kind != _EVENT:
                     raise ValueError(f"unknown request kind {kind}")
                 if self._stopping:  # nothing new once stopping: the server's retry is safe
-                    _send(writer, ident, _UNAVAILABLE.status, 0, _UNAVAILABLE.body)
+                    _send(frames, ident, _UNAVAILABLE.status, 0, _UNAVAILABLE.body)
                     continue
                 actor, raw = rest[:actor_length].decode(), rest[actor_length:]
                 task = asyncio.get_running_loop().create_task(
-                    self._answer(ident, actor, raw, writer)
+                    self._answer(ident, actor, raw, frames)
                 )
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -219,7 +242,7 @@ class WriterServer:
             log.error("refused a malformed frame from the server: %s", error)
         finally:
             if not self._stopping:
-                self._writers.discard(writer)
+                self._connections.discard(frames)
                 writer.close()
 
     async def shutdown(self) -> None:
@@ -227,14 +250,13 @@ class WriterServer:
         self._stopping = True
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        for writer in self._writers:
-            writer.close()  # after what is buffered has been sent
+        for frames in self._connections:
+            frames.flush()
+            frames.writer.close()  # after what is buffered has been sent
             with contextlib.suppress(ConnectionError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), _CLOSE_SECONDS)
+                await asyncio.wait_for(frames.writer.wait_closed(), _CLOSE_SECONDS)
 
-    async def _answer(
-        self, ident: int, actor: str, raw: bytes, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _answer(self, ident: int, actor: str, raw: bytes, frames: _Frames) -> None:
         flags = 0
         try:
             submitted = await self._committer.submit(parse_event(raw), actor)
@@ -250,12 +272,11 @@ class WriterServer:
         if self._notices.is_set():
             self._notices.clear()
             flags |= _NOTICES
-        _send(writer, ident, status, flags, body)
+        _send(frames, ident, status, flags, body)
 
 
-def _send(writer: asyncio.StreamWriter, ident: int, status: int, flags: int, body: bytes) -> None:
-    if not writer.is_closing():
-        writer.write(_ANSWER.pack(_ANSWER.size - 4 + len(body), ident, status, flags) + body)
+def _send(frames: _Frames, ident: int, status: int, flags: int, body: bytes) -> None:
+    frames.send(_ANSWER.pack(_ANSWER.size - 4 + len(body), ident, status, flags) + body)
 
 
 _UNAVAILABLE = error_reply(StorageFailed()) or INTERNAL_ERROR

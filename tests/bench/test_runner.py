@@ -53,6 +53,9 @@ def test_bench_runs_every_measurement_and_writes_latest_json(tmp_path: Path) -> 
     assert len(written["echo_runs"]) == 3
     # Before each of the six HTTP runs the bench waited for the notices left behind.
     assert len(written["http"]["seconds_waited_for_notices"]) == 6
+    for sizes in written["http"]["mean_group_commit_size"].values():
+        assert len(sizes) == 3
+        assert all(size >= 1 for size in sizes)  # from the writer process's own metrics
 
 
 def test_a_run_waits_for_due_notices_and_not_for_later_retries(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, or_, select
 
 from kabuguard import migrations
@@ -148,21 +149,51 @@ def bench_http(options: BenchOptions) -> dict[str, Any]:
     closed: list[LoadResult] = []
     opened: list[LoadResult] = []
     waited: list[float] = []
+    groups: dict[str, list[float]] = {"closed_loop": [], "open_loop_500": []}
     with _server([_kabuguard(), "serve"], env) as port:
         for _ in range(options.repeat):
             waited.append(_notices_delivered(database_url))
-            closed.append(_load(port, "/v1/events", "closed", headers, options, rate=None))
+            with _mean_group(port, groups["closed_loop"]):
+                closed.append(_load(port, "/v1/events", "closed", headers, options, rate=None))
             waited.append(_notices_delivered(database_url))
-            opened.append(_load(port, "/v1/events", "open", headers, options, rate=500.0))
+            with _mean_group(port, groups["open_loop_500"]):
+                opened.append(_load(port, "/v1/events", "open", headers, options, rate=500.0))
     return {
         "database": "sqlite" if database_url.startswith("sqlite") else "postgresql",
         "repeat": options.repeat,
         "seconds_waited_for_notices": waited,
+        "mean_group_commit_size": groups,
         "closed_loop": asdict(_median(closed, by="throughput_per_s")),
         "open_loop_500": asdict(_median(opened, by="p99_ms")),
         "closed_loop_runs": [asdict(run) for run in closed],
         "open_loop_500_runs": [asdict(run) for run in opened],
     }
+
+
+@contextmanager
+def _mean_group(port: int, sizes: list[float]) -> Iterator[None]:
+    """Appends the mean number of events per group commit during the block (warm-up
+    included), from the server's /metrics: how much the writer could share per transaction."""
+    count, total = _group_commits(port)
+    yield
+    count_after, total_after = _group_commits(port)
+    groups = count_after - count
+    sizes.append(round((total_after - total) / groups, 1) if groups else 0.0)
+
+
+def _group_commits(port: int) -> tuple[float, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "kabuguard_group_commit_batch_size"
+        for sample in family.samples
+    }
+    return (
+        samples.get("kabuguard_group_commit_batch_size_count", 0.0),
+        samples.get("kabuguard_group_commit_batch_size_sum", 0.0),
+    )
 
 
 def _notices_delivered(database_url: str, limit_s: float = 60.0) -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,35 @@ def test_a_writer_held_elsewhere_times_out_instead_of_stalling(
     with database.write() as session:  # free again once released
         session.execute(text("SELECT 1"))
     database.dispose()
+
+
+def test_a_busy_writer_lets_another_process_write_in_turn(sqlite_url: str) -> None:
+    """A writer that locks again the moment it lets go (the writer process under load) must
+    not starve another process's writes: each gets in before its busy timeout."""
+    busy, other = Database(sqlite_url), Database(sqlite_url, busy_timeout_ms=2_000)
+    stop = threading.Event()
+    turns = 0
+
+    def decide_without_pause() -> None:
+        nonlocal turns
+        while not stop.is_set():
+            with busy.write(sync=False) as session:
+                session.execute(text("UPDATE audit_head SET seq = seq"))
+                time.sleep(0.005)  # a group's work, holding the lock
+            turns += 1
+
+    hog = threading.Thread(target=decide_without_pause)
+    hog.start()
+    try:
+        while turns < 3:
+            time.sleep(0.001)
+        before = turns
+        for _ in range(10):
+            with other.write() as session:  # DatabaseBusy here would be starvation
+                session.execute(text("SELECT 1"))
+    finally:
+        stop.set()
+        hog.join()
+        busy.dispose()
+        other.dispose()
+    assert turns > before  # the busy writer went on meanwhile

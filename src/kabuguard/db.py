@@ -169,21 +169,27 @@ class DatabaseBusy(SQLAlchemyError):
 
 
 class _SqliteWriterLock:
-    """One writer at a time across threads and processes, with a deadline.
+    """One writer at a time across threads and processes, in turn, with a deadline.
 
     Threads of this process queue on a threading lock (woken at once); the file lock is then
-    only contended by other processes (the writer process and the server, the CLI), and is
-    polled up to the busy timeout so that a stuck process cannot stall every decision: first
-    every 0.1 ms, backing off to 2 ms, since most holders let go within a millisecond.
+    only contended by other processes (the writer process and the server, the CLI). A second
+    file lock, the turn, makes that fair: a process waiting for the lock holds the turn, and
+    the holder must take the turn before it can lock again, so it lets the waiter in first.
+    Without it, a writer process deciding group after group left the server's own writes
+    (notices, a customer locking their account, staff actions) only the gaps between its
+    transactions. Both are polled up to the busy timeout, so that a stuck process cannot
+    stall every decision: first every 0.1 ms, backing off to 2 ms for the turn; the lock
+    itself, which its holder lets go within one transaction, is polled every 0.5 ms at most.
     """
 
     _FIRST_POLL_SECONDS = 0.0001
-    _POLL_SECONDS = 0.002
+    _TURN_POLL_SECONDS = 0.002
+    _LOCK_POLL_SECONDS = 0.0005
 
     def __init__(self, database_file: str | None, timeout_seconds: float) -> None:
         self._threads = threading.Lock()
         self._path = f"{database_file}.writelock" if database_file is not None else None
-        self._handle: Any = None
+        self._handles: tuple[Any, Any] | None = None  # the lock's file, the turn's
         self._timeout = timeout_seconds
 
     def __enter__(self) -> None:
@@ -191,34 +197,42 @@ class _SqliteWriterLock:
             raise DatabaseBusy("another writer held the database past the busy timeout")
         try:
             if self._path is not None:
-                self._lock_file(self._path)
+                self._lock_files(self._path)
         except BaseException:
             self._threads.release()
             raise
 
-    def _lock_file(self, path: str) -> None:
-        if self._handle is None:
-            self._handle = open(path, "a+b")  # noqa: SIM115 (kept for flock)
+    def _lock_files(self, path: str) -> None:
+        if self._handles is None:
+            # Kept open for flock; the turn's own file, since flock locks a whole file.
+            self._handles = (open(path, "a+b"), open(f"{path}.turn", "a+b"))  # noqa: SIM115
+        lock, turn = self._handles
         deadline = time.monotonic() + self._timeout
-        pause = self._FIRST_POLL_SECONDS
-        while True:
-            try:
-                fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise DatabaseBusy(
-                        f"another process held {path} past the busy timeout"
-                    ) from None
-                time.sleep(pause)
-                pause = min(2 * pause, self._POLL_SECONDS)
+        _flock_polled(turn, f"{path}.turn", deadline, self._TURN_POLL_SECONDS)
+        try:
+            _flock_polled(lock, path, deadline, self._LOCK_POLL_SECONDS)
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
 
     def __exit__(self, *_exc: object) -> None:
         try:
-            if self._handle is not None:
-                fcntl.flock(self._handle, fcntl.LOCK_UN)
+            if self._handles is not None:
+                fcntl.flock(self._handles[0], fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+
+def _flock_polled(handle: Any, path: str, deadline: float, longest_pause: float) -> None:
+    pause = _SqliteWriterLock._FIRST_POLL_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(f"another process held {path} past the busy timeout") from None
+            time.sleep(pause)
+            pause = min(2 * pause, longest_pause)
 
 
 def sqlite_file(url: str) -> str | None:

@@ -158,6 +158,7 @@ def _decision_service(
     clock: Clock,
     *,
     on_enqueued: Callable[[], None],
+    counts: bool = True,
 ) -> DecisionService:
     return DecisionService(
         database,
@@ -165,6 +166,7 @@ def _decision_service(
         clock=clock,
         max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
         notices=build_planner(settings, on_enqueued=on_enqueued),
+        counts=counts,
     )
 
 
@@ -202,7 +204,9 @@ async def _writer_main(
 ) -> None:
     database = Database.from_settings(settings)
     notices = threading.Event()
-    service = _decision_service(settings, database, policies, clock, on_enqueued=notices.set)
+    service = _decision_service(
+        settings, database, policies, clock, on_enqueued=notices.set, counts=False
+    )
     committer = GroupCommitter(service, database)
     server = WriterServer(committer, notices)
     loop = asyncio.get_running_loop()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from kabuguard import migrations
+from kabuguard import migrations, observability
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
 from kabuguard.decisions import services
@@ -151,3 +151,31 @@ def test_a_busy_database_is_a_storage_failure_not_a_crash(tmp_path: Path) -> Non
         [outcome] = busy.decide_many([(f.typed(f.login()), "t")])
     database.dispose()
     assert isinstance(outcome, StorageFailed)
+
+
+def _allowed() -> float:
+    value = observability.REGISTRY.get_sample_value(
+        "kabuguard_decisions_total", {"outcome": "allow"}
+    )
+    return value or 0.0
+
+
+def test_new_decisions_are_counted_once_and_not_in_the_writer_process(
+    service: DecisionService, database: Database
+) -> None:
+    before = _allowed()
+    event = f.typed(f.login("c-1"))
+    service.decide_many([(event, "t")])
+    service.decide_many([(event, "t")])  # a replay: not counted again
+    assert _allowed() == before + 1
+    writer_process = DecisionService(
+        database,
+        Policies(Policy.default()),
+        clock=FrozenClock(f.BASE_TIME + timedelta(days=30)),
+        max_future_skew=timedelta(minutes=5),
+        counts=False,  # its server counts the answers
+    )
+    [decided] = writer_process.decide_many([(f.typed(f.login("c-2", minutes=1)), "t")])
+    assert isinstance(decided, Submitted)
+    assert decided.decision["outcome"] == "allow"
+    assert _allowed() == before + 1

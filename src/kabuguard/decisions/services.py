@@ -95,13 +95,17 @@ class DecisionService:
         max_future_skew: timedelta,
         lists: ListCache | None = None,
         notices: NoticePlanner | None = None,
+        counts: bool = True,
     ) -> None:
+        """`counts=False` leaves /metrics' decision counters alone: in the writer process,
+        whose server counts the answers it receives (ADR 0008)."""
         self._db = database
         self._policies = policies
         self._clock = clock
         self._max_future_skew = max_future_skew
         self._lists = lists or ListCache()
         self._notices = notices
+        self._counts = counts
 
     def decide_many(
         self, items: Sequence[tuple[Event, str]], *, sync: bool = True
@@ -126,9 +130,8 @@ class DecisionService:
             return [self.decide_many([item], sync=sync)[0] for item in items]
         if enqueued and self._notices is not None:
             self._notices.enqueued()
-        for outcome in outcomes:  # counted once committed, never for a rolled-back group
-            if isinstance(outcome, Submitted) and not outcome.replayed:
-                observability.record_decision(outcome.decision)
+        if self._counts:
+            _count(outcomes)
         return outcomes
 
     def submit_batch(
@@ -278,6 +281,12 @@ class _Writes:
         enqueued = self.notices.flush(session, now) if self.notices is not None else 0
         audit.append_many(session, self.audit, at=now)
         return enqueued
+
+
+def _count(outcomes: list[Submitted | DecisionError]) -> None:
+    for outcome in outcomes:  # counted once committed, never for a rolled-back group
+        if isinstance(outcome, Submitted) and not outcome.replayed:
+            observability.record_decision(outcome.decision)
 
 
 def _failure(event: Event, error: Exception) -> DecisionError:

@@ -58,6 +58,9 @@ def test_a_writer_held_elsewhere_times_out_instead_of_stalling(
         fcntl.flock(other_process_lock, fcntl.LOCK_EX)
         with pytest.raises(DatabaseBusy, match="busy timeout"), database.write():
             pass
+        with (tmp_path / "k.db.writelock.turn").open("rb") as turn:  # given back on timeout
+            fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(turn, fcntl.LOCK_UN)
         fcntl.flock(other_process_lock, fcntl.LOCK_UN)
     with database.write() as session:  # free again once released
         session.execute(text("SELECT 1"))
@@ -82,7 +85,8 @@ def test_a_busy_writer_lets_another_process_write_in_turn(sqlite_url: str) -> No
     hog = threading.Thread(target=decide_without_pause)
     hog.start()
     try:
-        while turns < 3:
+        deadline = time.monotonic() + 10
+        while turns < 3 and time.monotonic() < deadline:
             time.sleep(0.001)
         before = turns
         for _ in range(10):

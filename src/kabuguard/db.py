@@ -10,13 +10,14 @@ latency — and a file lock beside the database keeps other processes (the CLI) 
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -168,6 +169,10 @@ class DatabaseBusy(SQLAlchemyError):
     """Another process held the SQLite write lock past the busy timeout."""
 
 
+_FIRST_POLL_SECONDS = 0.0001
+_LONGEST_POLL_SECONDS = 0.0005  # the lock's holder lets go within one transaction
+
+
 class _SqliteWriterLock:
     """One writer at a time across threads and processes, in turn, with a deadline.
 
@@ -175,64 +180,69 @@ class _SqliteWriterLock:
     only contended by other processes (the writer process and the server, the CLI). A second
     file lock, the turn, makes that fair: a process waiting for the lock holds the turn, and
     the holder must take the turn before it can lock again, so it lets the waiter in first.
-    Without it, a writer process deciding group after group left the server's own writes
-    (notices, a customer locking their account, staff actions) only the gaps between its
-    transactions. Both are polled up to the busy timeout, so that a stuck process cannot
-    stall every decision: first every 0.1 ms, backing off to 2 ms for the turn; the lock
-    itself, which its holder lets go within one transaction, is polled every 0.5 ms at most.
+    Between two processes they alternate; with more, every waiter polls as often as the
+    holder, so none is shut out. Without it, a writer process deciding group after group left
+    the server's own writes (notices, a customer locking their account, staff actions) only
+    the gaps between its transactions. Both files are polled, first every 0.1 ms, backing
+    off to 0.5 ms, and the whole wait ends at the busy timeout, so that a stuck process
+    cannot stall every decision.
     """
-
-    _FIRST_POLL_SECONDS = 0.0001
-    _TURN_POLL_SECONDS = 0.002
-    _LOCK_POLL_SECONDS = 0.0005
 
     def __init__(self, database_file: str | None, timeout_seconds: float) -> None:
         self._threads = threading.Lock()
         self._path = f"{database_file}.writelock" if database_file is not None else None
-        self._handles: tuple[Any, Any] | None = None  # the lock's file, the turn's
+        self._files: tuple[BinaryIO, BinaryIO] | None = None  # the lock's, the turn's
         self._timeout = timeout_seconds
 
     def __enter__(self) -> None:
+        deadline = time.monotonic() + self._timeout
         if not self._threads.acquire(timeout=self._timeout):
             raise DatabaseBusy("another writer held the database past the busy timeout")
         try:
             if self._path is not None:
-                self._lock_files(self._path)
+                self._lock_files(self._path, deadline)
         except BaseException:
+            if self._files is not None:  # whatever failed, the lock is not left held
+                with suppress(OSError):
+                    fcntl.flock(self._files[0], fcntl.LOCK_UN)
             self._threads.release()
             raise
 
-    def _lock_files(self, path: str) -> None:
-        if self._handles is None:
-            # Kept open for flock; the turn's own file, since flock locks a whole file.
-            self._handles = (open(path, "a+b"), open(f"{path}.turn", "a+b"))  # noqa: SIM115
-        lock, turn = self._handles
-        deadline = time.monotonic() + self._timeout
-        _flock_polled(turn, f"{path}.turn", deadline, self._TURN_POLL_SECONDS)
+    def _lock_files(self, path: str, deadline: float) -> None:
+        if self._files is None:
+            self._files = (_lock_file(path), _lock_file(f"{path}.turn"))
+        lock, turn = self._files
+        _flock_polled(turn, f"{path}.turn", deadline)
         try:
-            _flock_polled(lock, path, deadline, self._LOCK_POLL_SECONDS)
+            _flock_polled(lock, path, deadline)
         finally:
             fcntl.flock(turn, fcntl.LOCK_UN)
 
     def __exit__(self, *_exc: object) -> None:
         try:
-            if self._handles is not None:
-                fcntl.flock(self._handles[0], fcntl.LOCK_UN)
+            if self._files is not None:
+                fcntl.flock(self._files[0], fcntl.LOCK_UN)
         finally:
             self._threads.release()
 
 
-def _flock_polled(handle: Any, path: str, deadline: float, longest_pause: float) -> None:
-    pause = _SqliteWriterLock._FIRST_POLL_SECONDS
+def _lock_file(path: str) -> BinaryIO:
+    """Opened for reading, which is all flock needs: whoever created the file (the service's
+    user, or an operator's CLI run as root), every user that can read it can lock it."""
+    return os.fdopen(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666), "rb")
+
+
+def _flock_polled(file: BinaryIO, path: str, deadline: float) -> None:
+    pause = _FIRST_POLL_SECONDS
     while True:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise DatabaseBusy(f"another process held {path} past the busy timeout") from None
             time.sleep(pause)
-            pause = min(2 * pause, longest_pause)
+            pause = min(2 * pause, _LONGEST_POLL_SECONDS)
 
 
 def sqlite_file(url: str) -> str | None:

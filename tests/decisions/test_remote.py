@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +23,9 @@ from kabuguard import migrations
 from kabuguard.app import policies_digest
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
+from kabuguard.decisions import process as process_module
 from kabuguard.decisions.interfaces import AnsweredByWriter, DecisionError, StorageFailed
-from kabuguard.decisions.process import WriterProcess, writer_command
+from kabuguard.decisions.process import READY, WriterFailed, WriterProcess, writer_command
 from kabuguard.decisions.records import event_digest, event_document
 from kabuguard.decisions.remote import RemoteCommitter, WriterServer
 from kabuguard.decisions.services import DecisionService, Policies, Submitted
@@ -200,8 +202,10 @@ def test_the_writer_reports_its_group_commits_to_the_server(
     pid = process.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    while process.ready:
+    deadline = time.monotonic() + 10
+    while process.ready and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert not process.ready
     assert _writer_metrics(process.socket_path) == {}  # no writer: nothing to report, no error
 
 
@@ -217,7 +221,7 @@ def test_the_writer_stops_when_its_server_is_gone(tmp_path: Path) -> None:
         env=env,
     )
     assert child.stdout is not None
-    assert child.stdout.readline().strip() == b"ready"
+    assert child.stdout.readline().strip() == READY
     assert child.stdin is not None
     child.stdin.close()
     assert child.wait(timeout=60) == 0
@@ -269,6 +273,7 @@ class _HeldCommitter:
         self.release = asyncio.Event()
         self.taken: list[str] = []
         self._size = size
+        self.metrics_asked = 0
 
     def start(self) -> None: ...
 
@@ -281,6 +286,9 @@ class _HeldCommitter:
         return Submitted(decision | {"padding": "x" * self._size}, replayed=False)
 
     async def metrics(self) -> bytes:
+        self.metrics_asked += 1
+        if self.metrics_asked == 1:
+            raise RuntimeError("a defect in collecting metrics")
         return b"held_events %d\n" % len(self.taken)
 
 
@@ -317,6 +325,49 @@ def test_a_stopping_writer_refuses_new_events_and_answers_those_it_took(tmp_path
     assert isinstance(refused, AnsweredByWriter)
     assert refused.status == 503
     assert orjson.loads(refused.body)["error"]["code"] == "storage_unavailable"
+
+
+def test_metrics_are_asked_once_a_second_and_a_defect_in_them_costs_no_decision(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> tuple[list[bytes], bytes, Submitted | BaseException, int]:
+        committer = _HeldCommitter()
+        _server, listener, remote = await _serving(tmp_path, committer)
+        taken = asyncio.ensure_future(remote.submit(f.typed(f.login(event_id="a")), "t"))
+        while committer.taken != ["a"]:
+            await asyncio.sleep(0.001)
+        scrapes = await asyncio.gather(*(remote.metrics() for _ in range(5)))
+        await asyncio.sleep(1.1)  # fresh again after a second
+        later = await remote.metrics()
+        committer.release.set()
+        [answered] = await asyncio.gather(taken, return_exceptions=True)
+        remote.stop()
+        listener.close()
+        return scrapes, later, answered, committer.metrics_asked
+
+    scrapes, later, answered, asked = asyncio.run(scenario())
+    assert scrapes == [b""] * 5  # one ask for five scrapes; it failed, and said so empty
+    assert later == b"held_events 1\n"
+    assert asked == 2
+    assert isinstance(answered, Submitted)  # the connection, and "a", outlived the defect
+    assert answered.decision["event_id"] == "a"
+
+
+def test_a_writer_of_another_release_is_refused_as_a_failed_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After an upgrade in place, a restarted writer would speak another wire protocol."""
+    speaks_v1 = "import sys; print('ready kabuguard-writer/1', flush=True); sys.stdin.read()"
+    older = [sys.executable, "-c", speaks_v1]
+    monkeypatch.setattr(process_module, "writer_command", lambda: older)
+    process = WriterProcess([])
+    try:
+        with pytest.raises(
+            WriterFailed, match=r"ready kabuguard-writer/1.*restart `kabuguard serve`"
+        ):
+            process.start()
+    finally:
+        process.stop()
 
 
 def test_a_stopping_writer_sends_every_answer_it_has_buffered(tmp_path: Path) -> None:

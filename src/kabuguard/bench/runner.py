@@ -149,7 +149,7 @@ def bench_http(options: BenchOptions) -> dict[str, Any]:
     closed: list[LoadResult] = []
     opened: list[LoadResult] = []
     waited: list[float] = []
-    groups: dict[str, list[float]] = {"closed_loop": [], "open_loop_500": []}
+    groups: dict[str, list[float | None]] = {"closed_loop": [], "open_loop_500": []}
     with _server([_kabuguard(), "serve"], env) as port:
         for _ in range(options.repeat):
             waited.append(_notices_delivered(database_url))
@@ -171,17 +171,21 @@ def bench_http(options: BenchOptions) -> dict[str, Any]:
 
 
 @contextmanager
-def _mean_group(port: int, sizes: list[float]) -> Iterator[None]:
+def _mean_group(port: int, sizes: list[float | None]) -> Iterator[None]:
     """Appends the mean number of events per group commit during the block (warm-up
-    included), from the server's /metrics: how much the writer could share per transaction."""
-    count, total = _group_commits(port)
+    included), from the server's /metrics: how much the writer could share per transaction.
+    None if the writer did not report its metrics in time, rather than a wrong figure."""
+    before = _group_commits(port)
     yield
-    count_after, total_after = _group_commits(port)
-    groups = count_after - count
-    sizes.append(round((total_after - total) / groups, 1) if groups else 0.0)
+    after = _group_commits(port)
+    groups = after[0] - before[0] if after is not None and before is not None else 0
+    if after is None or before is None or groups <= 0:
+        sizes.append(None)
+    else:
+        sizes.append(round((after[1] - before[1]) / groups, 1))
 
 
-def _group_commits(port: int) -> tuple[float, float]:
+def _group_commits(port: int) -> tuple[float, float] | None:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text = response.read().decode()
     samples = {
@@ -190,9 +194,11 @@ def _group_commits(port: int) -> tuple[float, float]:
         if family.name == "kabuguard_group_commit_batch_size"
         for sample in family.samples
     }
+    if not samples:
+        return None
     return (
-        samples.get("kabuguard_group_commit_batch_size_count", 0.0),
-        samples.get("kabuguard_group_commit_batch_size_sum", 0.0),
+        samples["kabuguard_group_commit_batch_size_count"],
+        samples["kabuguard_group_commit_batch_size_sum"],
     )
 
 

@@ -27,7 +27,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 log = logging.getLogger(__name__)
 
-READY = b"ready"
+# The ready line names the wire protocol (remote.py): a writer of another release, started
+# after the package was upgraded in place under a running server, is refused as a failed
+# start instead of misreading the server's frames.
+READY = b"ready kabuguard-writer/2"
 _READY_SECONDS = 120.0  # the network data and the policy load first
 _STOP_SECONDS = 60.0
 _RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -102,14 +105,19 @@ class WriterProcess:
                 start_new_session=True,
             )
             self._process = process
-        if not _became_ready(process):
+        said = _ready_line(process)
+        if said != READY:
             _end(process)
-            raise WriterFailed(f"the decision writer did not start (exit code {process.poll()})")
+            raise WriterFailed(
+                f"the decision writer did not start (it said {said!r}, exit code "
+                f"{process.poll()}); after an upgrade, restart `kabuguard serve`"
+            )
         self._ready.set()
 
     def _watch(self) -> None:
         failures = 0
         ready_at = time.monotonic()
+        counted: subprocess.Popen[bytes] | None = None  # a failed restart leaves the old one
         while True:
             with self._lock:
                 process = self._process
@@ -118,7 +126,9 @@ class WriterProcess:
             self._ready.clear()
             if self._stopped.is_set():
                 return
-            self.exits += 1
+            if process is not counted:
+                self.exits += 1
+                counted = process
             # A writer that ran a while had recovered: only quick failures back off further.
             stable = time.monotonic() - ready_at > _STABLE_SECONDS
             failures = 0 if stable else failures + 1
@@ -170,10 +180,11 @@ def _end(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _became_ready(process: subprocess.Popen[bytes]) -> bool:
+def _ready_line(process: subprocess.Popen[bytes]) -> bytes:
+    """Its first line, or nothing if it said none in time."""
     assert process.stdout is not None
     waiting = select.poll()  # not select(): it fails on descriptors past 1,023
     waiting.register(process.stdout, select.POLLIN)
     if not waiting.poll(_READY_SECONDS * 1000):
-        return False
-    return process.stdout.readline().strip() == READY
+        return b""
+    return process.stdout.readline().strip()

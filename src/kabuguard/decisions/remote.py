@@ -49,6 +49,7 @@ _MAX_FRAME = 16 << 20  # far above any event the server accepts; refuses a corru
 _CONNECT_SECONDS = 5.0
 _CLOSE_SECONDS = 10.0
 _METRICS_SECONDS = 2.0  # a scrape must not hang on a busy writer
+_METRICS_FRESH_SECONDS = 1.0  # /metrics is public: a flood of scrapes asks the writer once
 
 
 _Answer = tuple[int, int, bytes | dict[str, Any]]  # status, flags, error body or decision
@@ -110,6 +111,7 @@ class RemoteCommitter:
         self._connecting: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unreachable = False  # logged once per outage, not once per request
+        self._metrics: tuple[float, asyncio.Future[bytes]] | None = None  # asked at, answer
 
     def start(self) -> None:
         """Nothing to start: the connection is opened on the server's loop at first use."""
@@ -135,8 +137,15 @@ class RemoteCommitter:
         return Submitted(answer, bool(flags & _REPLAYED))
 
     async def metrics(self) -> bytes:
-        """The writer's metrics; empty while it is unreachable or slow to answer, so that
-        /metrics still answers with the server's own (`kabuguard_writer_up` says why)."""
+        """The writer's metrics, asked at most once a second however often /metrics is
+        scraped; empty while the writer is unreachable or slow to answer, so that /metrics
+        still answers with the server's own (`kabuguard_writer_up` says why)."""
+        now = asyncio.get_running_loop().time()
+        if self._metrics is None or now - self._metrics[0] > _METRICS_FRESH_SECONDS:
+            self._metrics = (now, asyncio.ensure_future(self._ask_metrics()))
+        return await asyncio.shield(self._metrics[1])  # a scraper gone does not cancel it
+
+    async def _ask_metrics(self) -> bytes:
         try:
             status, _flags, body = await asyncio.wait_for(
                 self._ask(_METRICS, b"", b""), _METRICS_SECONDS
@@ -153,7 +162,10 @@ class RemoteCommitter:
         future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
         connection.pending[ident] = future
         connection.frames.send(frame)
-        return await future
+        try:
+            return await future
+        finally:  # answered, or no longer awaited (a metrics ask timed out)
+            connection.pending.pop(ident, None)
 
     async def _connect(self) -> _Connection:
         if self._connection is not None and self._connection.open:
@@ -223,7 +235,7 @@ class WriterServer:
             while True:
                 (ident, kind, actor_length), rest = await _read_frame(reader, _REQUEST)
                 if kind == _METRICS:  # answered while stopping too: it decides nothing
-                    _send(frames, ident, 200, _TEXT, await self._committer.metrics())
+                    _send(frames, ident, 200, _TEXT, await self._metrics_text())
                     continue
                 if kind != _EVENT:
                     raise ValueError(f"unknown request kind {kind}")
@@ -243,6 +255,7 @@ class WriterServer:
         finally:
             if not self._stopping:
                 self._connections.discard(frames)
+                frames.flush()  # what this turn answered still leaves
                 writer.close()
 
     async def shutdown(self) -> None:
@@ -255,6 +268,13 @@ class WriterServer:
             frames.writer.close()  # after what is buffered has been sent
             with contextlib.suppress(ConnectionError, TimeoutError):
                 await asyncio.wait_for(frames.writer.wait_closed(), _CLOSE_SECONDS)
+
+    async def _metrics_text(self) -> bytes:
+        try:
+            return await self._committer.metrics()
+        except Exception:  # a metrics defect must not cost the connection its decisions
+            log.exception("collecting the writer's metrics failed")
+            return b""
 
     async def _answer(self, ident: int, actor: str, raw: bytes, frames: _Frames) -> None:
         flags = 0

@@ -49,7 +49,6 @@ _MAX_FRAME = 16 << 20  # far above any event the server accepts; refuses a corru
 _CONNECT_SECONDS = 5.0
 _CLOSE_SECONDS = 10.0
 _METRICS_SECONDS = 2.0  # a scrape must not hang on a busy writer
-_METRICS_FRESH_SECONDS = 1.0  # /metrics is public: a flood of scrapes asks the writer once
 
 
 _Answer = tuple[int, int, bytes | dict[str, Any]]  # status, flags, error body or decision
@@ -111,7 +110,7 @@ class RemoteCommitter:
         self._connecting: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unreachable = False  # logged once per outage, not once per request
-        self._metrics: tuple[float, asyncio.Future[bytes]] | None = None  # asked at, answer
+        self._metrics: asyncio.Future[bytes] | None = None  # the ask in flight
 
     def start(self) -> None:
         """Nothing to start: the connection is opened on the server's loop at first use."""
@@ -137,13 +136,12 @@ class RemoteCommitter:
         return Submitted(answer, bool(flags & _REPLAYED))
 
     async def metrics(self) -> bytes:
-        """The writer's metrics, asked at most once a second however often /metrics is
-        scraped; empty while the writer is unreachable or slow to answer, so that /metrics
-        still answers with the server's own (`kabuguard_writer_up` says why)."""
-        now = asyncio.get_running_loop().time()
-        if self._metrics is None or now - self._metrics[0] > _METRICS_FRESH_SECONDS:
-            self._metrics = (now, asyncio.ensure_future(self._ask_metrics()))
-        return await asyncio.shield(self._metrics[1])  # a scraper gone does not cancel it
+        """The writer's metrics; scrapes at the same time share one ask (/metrics is public).
+        Empty while the writer is unreachable or slow to answer, so that /metrics still
+        answers with the server's own (`kabuguard_writer_up` says why)."""
+        if self._metrics is None or self._metrics.done():
+            self._metrics = asyncio.ensure_future(self._ask_metrics())
+        return await asyncio.shield(self._metrics)  # a scraper gone does not cancel it
 
     async def _ask_metrics(self) -> bytes:
         try:

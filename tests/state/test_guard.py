@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from kabuguard.db import Database
@@ -22,7 +23,14 @@ from kabuguard.risk.signals import ParsedIP, Signals
 from kabuguard.risk.trading import buyer_weight
 from kabuguard.state.guard import SWEEP_FLOOR, CustomerRecord, GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import dump_record, load_record
-from kabuguard.state.guard_models import CaseAccountRow, GuardCustomerRow, GuardKeyRow, HoldRow
+from kabuguard.state.guard_models import (
+    CaseAccountRow,
+    GuardCustomerRow,
+    GuardKeyRow,
+    HoldRow,
+    ProductRestrictionRow,
+    RegisteredNameRow,
+)
 from kabuguard.state.guard_sql import SqlGuardStore, _keyed_rows, keys_for
 from kabuguard.state.login import Changes
 from kabuguard.state.memory import MemoryState
@@ -416,3 +424,42 @@ def test_the_store_refuses_to_replace_an_unread_record_with_more_than_a_pivot_ma
         memory.changes.customers.add("c-2")
         with pytest.raises(RuntimeError, match="only a pivot mark"):
             store.save(memory, factories.BASE_TIME)
+
+
+def _loaded_reading(
+    database: Database, documents: list[dict[str, Any]], tables: tuple[str, ...]
+) -> tuple[GuardMemory, set[str]]:
+    """The guard memory a group loads, and which of `tables` its statements read."""
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with database.write() as session:
+        connection = session.connection()
+        sa_event.listen(connection, "before_cursor_execute", seen)
+        memory = SqlGuardStore(session).load(POLICY, [factories.typed(d) for d in documents])
+        sa_event.remove(connection, "before_cursor_execute", seen)
+    return memory, {table for table in tables if any(table in s for s in statements)}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_registered_names_and_refused_markets_are_read_by_the_events_that_use_them(
+    database: Database,
+) -> None:
+    """A payout change checks the holder's name, an order the markets its customer refused;
+    a group of neither (most groups: logins) reads neither table."""
+    with database.write() as session:
+        session.add(RegisteredNameRow(customer_id="c-1", name_kana="ヤマダ タロウ"))
+        session.add(ProductRestrictionRow(customer_id="c-1", market="NASDAQ", reason="asked",
+                                          created_at=factories.BASE_TIME))  # fmt: skip
+    tables = ("registered_names", "product_restrictions")
+    login, order = factories.login("c-1"), factories.order("c-1", minutes=1)
+    memory, read = _loaded_reading(database, [login], tables)
+    assert (read, memory.names, memory.restricted) == (set(), {}, {})
+    memory, read = _loaded_reading(database, [login, order], tables)
+    assert read == {"product_restrictions"}
+    assert (memory.names, memory.restricted) == ({}, {"c-1": frozenset({"NASDAQ"})})
+    memory, read = _loaded_reading(database, [factories.payout_change("c-1")], tables)
+    assert read == {"registered_names"}
+    assert (memory.names, memory.restricted) == ({"c-1": "ヤマダ タロウ"}, {})

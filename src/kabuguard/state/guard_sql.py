@@ -89,9 +89,12 @@ class SqlGuardStore:
         memory.loaded = frozenset(customers)
         for customer, detail in _of(connection, GuardCustomerRow, "detail", customers):
             memory.customers[customer] = load_record(detail)
-        for customer, name in _of(connection, RegisteredNameRow, "name_kana", customers):
+        # Read by the events that use them only: most groups hold neither kind.
+        payees = _customers_of(events, PayoutChange)
+        for customer, name in _of(connection, RegisteredNameRow, "name_kana", payees):
             memory.register_name(customer, name)
-        for customer, market in _of(connection, ProductRestrictionRow, "market", customers):
+        traders = _customers_of(events, Order)
+        for customer, market in _of(connection, ProductRestrictionRow, "market", traders):
             found = memory.restricted.get(customer, frozenset())
             memory.restrict_markets(customer, found | {market})
         self._load_keys(memory, keys_for(events))
@@ -162,6 +165,10 @@ class SqlGuardStore:
             for customer, role in sorted(c.accounts.items())
         ]
         upsert_many(connection, CaseAccountRow, ("case_id", "customer_id"), ("role",), accounts)
+
+
+def _customers_of(events: Sequence[Event], kind: type[Event]) -> list[str]:
+    return sorted({e.customer_id for e in events if isinstance(e, kind) and e.customer_id})
 
 
 def _of(

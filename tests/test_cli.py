@@ -12,12 +12,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from kabuguard.apikeys.models import ApiKeyRow
 from kabuguard.db import Database
 from tests.cli_helpers import KABUGUARD, run_cli
+from tests.metrics_helpers import samples
 
 
 def test_apikey_create_prints_the_key_once_and_stores_only_a_digest(
@@ -164,17 +164,8 @@ def _post_event(port: int, key: str, event_id: str) -> int:
 
 
 def _scrape(port: int) -> dict[str, float]:
-    """/metrics as `name{label="value"}` → value; fails on a family given twice (invalid)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    types = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
-    assert len(types) == len(set(types)), types
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f'{key}="{value}"' for key, value in sample.labels.items())
-            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return found
+        return samples(response.read().decode())
 
 
 def test_serve_runs_its_writer_process_restarts_it_and_stops_it(database_url: str) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from kabuguard import migrations
@@ -34,6 +33,7 @@ from kabuguard.risk.events import EVENT_ADAPTER, Event
 from kabuguard.risk.policy import Policy
 from tests import factories as f
 from tests.conftest import FrozenClock
+from tests.metrics_helpers import samples
 from tests.risk.test_events import EXAMPLES
 
 DEFAULT_POLICIES = policies_digest(Policies(Policy.default()))
@@ -142,17 +142,24 @@ def test_the_writer_answers_as_the_server_itself_would(
     assert _stored_events(url) == 4
 
 
-def test_a_lost_writer_answers_503_and_is_started_again(writer: tuple[WriterProcess, str]) -> None:
-    process, url = writer
-    first = f.typed(f.login("c-1"))
-    [decided] = _submit_all(process.socket_path, [first])
-    assert isinstance(decided, Submitted)
+def _kill(process: WriterProcess) -> int:
+    """SIGKILL the writer child; returns once its supervisor has seen it go."""
     pid = process.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while process.ready and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert not process.ready
+    return pid
+
+
+def test_a_lost_writer_answers_503_and_is_started_again(writer: tuple[WriterProcess, str]) -> None:
+    process, url = writer
+    first = f.typed(f.login("c-1"))
+    [decided] = _submit_all(process.socket_path, [first])
+    assert isinstance(decided, Submitted)
+    pid = _kill(process)
     event = f.typed(f.login("c-2", minutes=1))
     [lost] = _submit_all(process.socket_path, [event])
     assert isinstance(lost, StorageFailed)
@@ -179,12 +186,7 @@ def _writer_metrics(path: str) -> dict[str, float]:
         finally:
             remote.stop()
 
-    return {
-        family.name + suffix: sample.value
-        for family in text_string_to_metric_families(asyncio.run(scrape()).decode())
-        for sample in family.samples
-        if (suffix := sample.name.removeprefix(family.name)) in ("_count", "_sum")
-    }
+    return samples(asyncio.run(scrape()).decode())
 
 
 def test_the_writer_reports_its_group_commits_to_the_server(
@@ -199,13 +201,7 @@ def test_the_writer_reports_its_group_commits_to_the_server(
     after = _writer_metrics(process.socket_path)
     assert 1 <= after["kabuguard_group_commit_batch_size_count"] <= 20
     assert after["kabuguard_group_commit_batch_size_sum"] == 20
-    pid = process.pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while process.ready and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not process.ready
+    _kill(process)
     assert _writer_metrics(process.socket_path) == {}  # no writer: nothing to report, no error
 
 

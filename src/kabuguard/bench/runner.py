@@ -178,11 +178,10 @@ def _mean_group(port: int, sizes: list[float | None]) -> Iterator[None]:
     before = _group_commits(port)
     yield
     after = _group_commits(port)
-    groups = after[0] - before[0] if after is not None and before is not None else 0
-    if after is None or before is None or groups <= 0:
+    if before is None or after is None or after[0] <= before[0]:
         sizes.append(None)
     else:
-        sizes.append(round((after[1] - before[1]) / groups, 1))
+        sizes.append(round((after[1] - before[1]) / (after[0] - before[0]), 1))
 
 
 def _group_commits(port: int) -> tuple[float, float] | None:

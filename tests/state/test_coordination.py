@@ -61,6 +61,18 @@ def test_the_window_keeps_the_newest_buyers_up_to_its_cap() -> None:
     assert set(window.buyers) == {f"c-{n}" for n in range(100, BUYER_CAP + 10)}
 
 
+def test_over_the_cap_the_first_of_the_oldest_buyers_goes() -> None:
+    """Buyers of the same second are common (20 events a second): the one dropped is the
+    first of them in the window's order, so replay and the server drop the same buyer."""
+    window = SymbolWindow()
+    window.add("late", NOON + 5, KNOBS.calm_weight, ())
+    for number in range(BUYER_CAP):
+        window.add(f"c-{number}", NOON, KNOBS.calm_weight, ())
+    assert len(window.buyers) == BUYER_CAP
+    assert "c-0" not in window.buyers
+    assert list(window.buyers)[:2] == ["late", "c-1"]
+
+
 def test_settled_days_are_counted_and_the_normal_is_their_mean() -> None:
     window = SymbolWindow()
     for day, buyers in enumerate((4, 8, 6)):

@@ -38,7 +38,7 @@ from kabuguard.cases import routes as case_routes
 from kabuguard.config import Settings
 from kabuguard.db import Database
 from kabuguard.decisions import routes as decision_routes
-from kabuguard.decisions.fastpath import EventFastPath, EventIntake
+from kabuguard.decisions.fastpath import EVENTS_PATH, EventFastPath, EventIntake
 from kabuguard.decisions.interfaces import DecisionError
 from kabuguard.decisions.process import READY, WriterCollector, WriterProcess
 from kabuguard.decisions.remote import RemoteCommitter, WriterServer
@@ -46,6 +46,7 @@ from kabuguard.decisions.services import DecisionService, Policies
 from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.enrich.enricher import warm_enricher
 from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_body, error_reply
+from kabuguard.http import BodyLimit
 from kabuguard.lists import routes as list_routes
 from kabuguard.notifications import freeze
 from kabuguard.notifications import routes as notification_routes
@@ -144,6 +145,7 @@ def create_app(
     install_auth(app, on_enqueued=dispatcher.wake.set)
     _add_operational_routes(app, database, writer)
     _add_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, own_limits=_EVENT_PATHS)
     app.add_middleware(_MetricsMiddleware)
     if fast_path:
         _serve_events_first(app)
@@ -346,21 +348,46 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def framework_error(_request: Request, error: StarletteHTTPException) -> Response:
+        cause = error.__cause__
+        if error.status_code == 400 and isinstance(cause, ValueError | RecursionError):
+            # FastAPI reading a JSON body gave up: not UTF-8, a number too long, too deep.
+            detail = "nested too deeply" if isinstance(cause, RecursionError) else str(cause)
+            message = f"the body is not valid JSON: {detail}"
+            return Response(error_body("malformed_json", message), 400, JSON)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         headers = JSON | dict(error.headers or {})  # keeps Allow on a 405
         return Response(error_body(code, str(error.detail)), error.status_code, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> Response:
-        fields = [
-            {
-                "field": ".".join(str(p) for p in issue["loc"] if p != "body"),
-                "message": str(issue["msg"]).removeprefix("Value error, "),
-            }
-            for issue in error.errors()
-        ]
-        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        issues = error.errors()
+        broken = next((issue for issue in issues if issue["type"] == "json_invalid"), None)
+        if broken is not None:  # as the event endpoints answer it, not as a field named "44"
+            detail = broken.get("ctx", {}).get("error", "JSON decode error")
+            message = f"the body is not valid JSON: {detail} at character {broken['loc'][-1]}"
+            return Response(error_body("malformed_json", message), 400, JSON)
+        fields = [_request_field(issue) for issue in issues]
+        message = "; ".join(
+            f"{f['field']}: {f['message']}" if f["field"] else f["message"] for f in fields
+        )
         return Response(error_body("invalid_request", message, fields), 422, JSON)
+
+
+def _request_field(issue: Any) -> dict[str, str]:
+    location = tuple(issue["loc"])
+    if location == ("body",) and issue["type"] == "missing":
+        return {"field": "", "message": "the body is missing: send a JSON object"}
+    if location == ("body",) and issue["type"] in {"model_attributes_type", "dict_type"}:
+        return {"field": "", "message": "the body must be a JSON object, sent as application/json"}
+    return {
+        "field": ".".join(str(part) for part in location if part != "body"),
+        "message": str(issue["msg"]).removeprefix("Value error, "),
+    }
+
+
+# The event routes read their bodies with limits of their own (KABUGUARD_MAX_EVENT_BYTES and
+# KABUGUARD_MAX_BATCH_BYTES); every other body is bounded by KABUGUARD_MAX_BODY_BYTES.
+_EVENT_PATHS = (EVENTS_PATH, f"{EVENTS_PATH}/batch")
 
 
 class _MetricsMiddleware:

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
 
     max_event_bytes: int = Field(default=64 * 1024, ge=1024)
     max_batch_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # Any other request body: lists, cases, contacts, auth (a passkey attestation is a few KB).
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_batch_events: int = Field(default=10_000, ge=1, le=10_000)
     batch_commit_every: int = Field(default=500, ge=1)
     # Events stamped further in the future than this are refused: a broker clock gone wrong

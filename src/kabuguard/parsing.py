@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
 
 from kabuguard.risk.events import EVENT_ADAPTER, Event, EventType
 
@@ -26,14 +26,59 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
 
 
+# JSON can carry U+0000 only escaped: a raw control character in a string is invalid JSON.
+_NUL_ESCAPE = b"\\u0000"
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+
+
 def parse_event(raw: bytes | Any) -> Event:
     """Validate one event from JSON bytes or already-parsed JSON values."""
     try:
         if isinstance(raw, bytes):
-            return EVENT_ADAPTER.validate_json(raw)
-        return EVENT_ADAPTER.validate_python(raw)
+            event = EVENT_ADAPTER.validate_json(raw)
+            if _NUL_ESCAPE not in raw:  # the common case: no text field can hold a NUL
+                return event
+        else:
+            event = EVENT_ADAPTER.validate_python(raw)
     except ValidationError as error:
         raise event_error(error) from None
+    _refuse_nul(event)
+    return event
+
+
+def _refuse_nul(event: Event) -> None:
+    """A NUL is refused in every text field: PostgreSQL cannot store one (SQLite can), so the
+    event would otherwise fail at the database, after validation, as a retryable 503."""
+    fields = [
+        {"field": name, "message": NUL_MESSAGE}
+        for name, value in event
+        if isinstance(value, str) and "\x00" in value
+    ]
+    if fields:
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        raise ApiError(422, "invalid_event", summary, fields)
+
+
+class RequestBody(BaseModel):
+    """A JSON request body other than an event: its text, nested or not, holds no NUL (see
+    `_refuse_nul`); the 422 names the field."""
+
+    @field_validator("*")
+    @classmethod
+    def _without_nul(cls, value: object) -> object:
+        if _holds_nul(value):
+            raise ValueError(NUL_MESSAGE)
+        return value
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False
 
 
 def load_json(raw: bytes) -> Any:

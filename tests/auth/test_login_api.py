@@ -170,3 +170,26 @@ def test_malformed_and_unknown_input_gets_4xx(auth: Auth, database: Database) ->
     assert "auth:step:rejected" in kinds
     with database.read() as session:
         assert session.execute(select(SessionRow)).first() is not None  # the enrolment session
+
+
+def test_a_nul_in_any_text_of_a_request_is_a_422_naming_the_field(auth: Auth) -> None:
+    """Was 500: an e-mail address with NUL on SQLite too, any stored text on PostgreSQL."""
+    customer = {
+        "username": "nul-probe",
+        "password": "correct horse battery staple",
+        "client": {"device_id": "device-0123456789"},
+    }
+    for field, body in (
+        ("email", customer | {"email": "taro\x00@example.jp"}),
+        ("display_name", customer | {"display_name": "Ta\x00ro"}),
+        (
+            "client.user_agent",
+            customer | {"client": {"device_id": "device-01", "user_agent": "\x00"}},
+        ),
+    ):
+        reply = auth.http.post("/v1/auth/customers", json=body)
+        assert reply.status_code == 422, reply.text
+        assert [f["field"] for f in reply.json()["error"]["fields"]] == [field]
+        assert "NUL" in reply.json()["error"]["message"]
+    login = {"username": "x", "password": "y", "client": {"device_id": "device-01", "ip": "\x00"}}
+    assert auth.http.post("/v1/auth/login/password", json=login).status_code == 422

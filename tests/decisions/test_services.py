@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select, text
 from kabuguard import migrations, observability
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
-from kabuguard.decisions import services
+from kabuguard.decisions import records, services
 from kabuguard.decisions.interfaces import (
     DecisionFailed,
     EventFromFuture,
@@ -87,6 +88,49 @@ def test_a_batch_decides_in_order_with_one_result_each(service: DecisionService)
     assert isinstance(replay, Submitted)
     assert replay.replayed
     assert replay.decision == results[1].decision
+
+
+def test_money_is_compared_by_value_and_stored_in_its_shortest_form(
+    service: DecisionService, database: Database
+) -> None:
+    order = f.order("c-1", limit_price="2500.0") | {"event_id": "o-money"}
+    first, same, other = (
+        service.decide_many([(f.typed(order | change), "t")])[0]
+        for change in ({}, {"limit_price": "2.5E+3"}, {"limit_price": "2500.01"})
+    )
+    assert isinstance(first, Submitted)
+    assert isinstance(same, Submitted)
+    assert same.replayed
+    assert isinstance(other, IdempotencyConflict)
+    with database.read() as session:
+        payload = session.execute(text("SELECT payload FROM events")).scalar_one()
+    assert '"limit_price":"2500"' in payload
+
+
+def test_a_retry_of_an_event_stored_with_money_as_sent_is_still_a_replay(
+    service: DecisionService, database: Database
+) -> None:
+    """Before 2026-12-07 the digest took money as sent; such a stored event's retry matches."""
+    event = f.typed(f.order("c-1", limit_price="2500.0") | {"event_id": "o-old"})
+    assert isinstance(service.decide_many([(event, "t")])[0], Submitted)
+    legacy = records.event_digest(records.sent_document(event))
+    assert legacy != records.event_digest(records.event_document(event))
+    with database.write() as session:
+        session.execute(text("UPDATE events SET digest = :d"), {"d": legacy})
+    retry = service.decide_many([(event, "t")])[0]
+    assert isinstance(retry, Submitted)
+    assert retry.replayed
+    changed = f.typed(f.order("c-1", limit_price="2600") | {"event_id": "o-old"})
+    assert isinstance(service.decide_many([(changed, "t")])[0], IdempotencyConflict)
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("2500.0", "2500"), ("2.5E+3", "2500"), ("0.50", "0.5"), ("0.000", "0"), ("-0", "0"),
+     ("1E-6", "0.000001"), ("12345678901234.123456", "12345678901234.123456")],
+)  # fmt: skip
+def test_decimal_text_is_the_shortest_plain_form(sent: str, stored: str) -> None:
+    assert records.decimal_text(Decimal(sent)) == stored
 
 
 def test_a_storage_failure_costs_only_its_own_item(

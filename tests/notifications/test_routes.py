@@ -67,6 +67,9 @@ def test_contacts_are_set_and_shown_masked_and_bad_ones_are_refused_by_name(
     assert error["code"] == "invalid_request"
     assert {field["field"] for field in error["fields"]} == {"email", "phone"}
     assert client.put("/v1/customers/c-1/contacts", json={"fax": "x"}).status_code == 422
+    nul = client.put("/v1/customers/c-1/contacts", json={"email": "taro\x00@example.jp"})
+    assert nul.status_code == 422, nul.text  # was 500 on PostgreSQL
+    assert nul.json()["error"]["fields"][0]["field"] == "email"
     assert client.put("/v1/customers/c%201/contacts", json={}).status_code == 422
 
 

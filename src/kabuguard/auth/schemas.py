@@ -13,6 +13,7 @@ from kabuguard.auth.sessions import Issued as IssuedSession
 from kabuguard.auth.sessions import Origin, SessionInfo
 from kabuguard.auth.signing import SigningRequest
 from kabuguard.notifications.kinds import Locale
+from kabuguard.parsing import RequestBody
 from kabuguard.risk.codes import Action, FactorClass
 from kabuguard.risk.events import Factor
 
@@ -23,7 +24,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Token = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 
 
-class _In(BaseModel):
+class _In(RequestBody):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from kabuguard.cases.services import CaseView, HoldView, ProductRestriction
+from kabuguard.parsing import RequestBody
 from kabuguard.risk.events import Market
 
 Note = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -61,13 +62,13 @@ class HoldOut(BaseModel):
         )  # fmt: skip
 
 
-class HoldDecisionIn(BaseModel):
+class HoldDecisionIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     note: Note
 
 
-class RestrictionIn(BaseModel):
+class RestrictionIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     market: Market

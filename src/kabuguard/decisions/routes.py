@@ -16,14 +16,18 @@ from kabuguard.decisions.schemas import BatchOut, DecisionOut, ErrorOut, Timelin
 from kabuguard.decisions.services import DecisionService, ItemError
 from kabuguard.http import read_body
 from kabuguard.parsing import ApiError, load_json, parse_event
-from kabuguard.risk.events import EVENT_ADAPTER, Event
+from kabuguard.risk.events import EVENT_ADAPTER, Event, Identifier
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
 _EVENT_SCHEMA_REF = {"$ref": "#/components/schemas/Event"}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut} for status in (400, 401, 403, 409, 413, 415, 422)
-}
+
+
+def _error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorOut} for status in statuses}
+
+
+_ERRORS = _error_responses(400, 401, 403, 409, 413, 415, 422)
 
 
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -113,11 +117,11 @@ def _item(raw: Any) -> Event | ItemError:
     "/decisions/{event_id}",
     summary="The decision stored for an event",
     response_model=DecisionOut,
-    responses={404: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+    responses=_error_responses(401, 403, 404, 422),
 )
 async def get_decision(
     request: Request,
-    event_id: Annotated[str, Path(max_length=128)],
+    event_id: Annotated[Identifier, Path()],
 ) -> Response:
     authorize(request, Scope.DECISIONS_READ)
     return _json(await run_in_threadpool(_service(request).get, event_id))
@@ -127,11 +131,11 @@ async def get_decision(
     "/customers/{customer_id}/timeline",
     summary="A customer's events and decisions, newest first",
     response_model=TimelineOut,
-    responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+    responses=_error_responses(400, 401, 403, 422),
 )
 async def timeline(
     request: Request,
-    customer_id: Annotated[str, Path(max_length=128)],
+    customer_id: Annotated[Identifier, Path()],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:

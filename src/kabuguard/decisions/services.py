@@ -40,11 +40,12 @@ from kabuguard.decisions.records import (
     event_document,
     in_force,
     loads,
+    same_content,
 )
 from kabuguard.hotsql import insert_many, select_in
 from kabuguard.notifications.planner import NoticeBatch, NoticePlanner
 from kabuguard.risk.engine import decide
-from kabuguard.risk.events import Event
+from kabuguard.risk.events import EARLIEST, LATEST, Event
 from kabuguard.risk.policy import Policy
 from kabuguard.state.sql import ListCache, SqlBatch
 
@@ -184,7 +185,7 @@ class DecisionService:
                 results[index] = _replay_of(
                     event, digests[index], digests[earlier], results[earlier]
                 )
-            elif stored.get(event.event_id) != digests[index]:
+            elif not same_content(stored[event.event_id], digests[index], event):
                 results[index] = IdempotencyConflict(event.event_id)
         enqueued = writes.flush(session, state, now)
         return _fill_replays(session, items, results), enqueued
@@ -440,6 +441,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         at = datetime.fromisoformat(at_text)
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise InvalidCursor from error
-    if at.tzinfo is None:
+    # Only a cursor this service issued can hold more: an aware time within the events'
+    # bounds (1970-2199) and an event id without NUL (PostgreSQL cannot compare one).
+    if at.tzinfo is None or not EARLIEST <= at < LATEST or "\x00" in event_id:
         raise InvalidCursor
     return at, event_id

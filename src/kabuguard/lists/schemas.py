@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from ipaddress import ip_network
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
-from kabuguard.risk.events import Market, Symbol
+from kabuguard.parsing import RequestBody
+from kabuguard.risk.events import EARLIEST, LATEST, Market, Symbol
 from kabuguard.risk.signals import BlockedNetwork, SymbolHalt
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
-class HaltIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _storable(value: datetime) -> datetime:
+    # Stored in UTC: year 1 or 9999 with an offset would overflow (the events' bounds).
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970 and 2199")
+    return value
+
+
+Until = Annotated[AwareDatetime, AfterValidator(_storable)]
+
+
+class HaltIn(RequestBody):
+    model_config = ConfigDict(extra="forbid", val_temporal_unit="seconds")
 
     symbol: Symbol
     market: Market
     reason: Reason
-    until: AwareDatetime | None = Field(
+    until: Until | None = Field(
         default=None, description="When the halt lapses; none = until lifted."
     )
 
@@ -35,12 +55,12 @@ class HaltOut(BaseModel):
         return cls(symbol=halt.symbol, market=halt.market, reason=halt.reason, until=halt.until)
 
 
-class BlockIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BlockIn(RequestBody):
+    model_config = ConfigDict(extra="forbid", val_temporal_unit="seconds")
 
     network: str = Field(description="An address or CIDR network, IPv4 or IPv6.", max_length=64)
     reason: Reason
-    until: AwareDatetime | None = None
+    until: Until | None = None
 
     @field_validator("network")
     @classmethod

@@ -10,9 +10,10 @@ from kabuguard.notifications.contacts import normalise_email, normalise_phone
 from kabuguard.notifications.customers import ContactsView, PreferencesView, check_disabled
 from kabuguard.notifications.kinds import Locale, NoticeKind
 from kabuguard.notifications.models import InboxRow
+from kabuguard.parsing import RequestBody
 
 
-class ContactsIn(BaseModel):
+class ContactsIn(RequestBody):
     """The customer's contacts as the broker holds them; a field left out is removed."""
 
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +48,7 @@ class ContactsOut(BaseModel):
         )
 
 
-class PreferencesIn(BaseModel):
+class PreferencesIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     enabled: list[NoticeKind] = Field(default_factory=list, max_length=len(NoticeKind))

@@ -137,14 +137,18 @@ Quantity = Annotated[int, Field(gt=0, le=10**12)]
 QuotedPrice = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False)]
 
 
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class EventBase(BaseModel):
     """Fields every event carries. `event_id` is the idempotency key."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # A number is Unix seconds, as documented: pydantic would otherwise read one above 2e10
+    # as milliseconds, and accept the year 2603 as 1970.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, val_temporal_unit="seconds"
+    )
 
     event_id: Identifier = Field(description="Unique id chosen by the caller; idempotency key.")
     occurred_at: AwareDatetime = Field(
@@ -164,7 +168,7 @@ class EventBase(BaseModel):
     @classmethod
     def _within_reason(cls, value: datetime) -> datetime:
         # Storage converts to UTC and the rules add days to it: year 1 or 9999 would overflow.
-        if not _EARLIEST <= value < _LATEST:
+        if not EARLIEST <= value < LATEST:
             raise ValueError("must be between 1970 and 2199")
         return value
 

@@ -1,14 +1,15 @@
-"""Bounded reading of request bodies, for FastAPI routes and the raw ASGI fast path alike."""
+"""Bounded reading of request bodies, and answering from raw ASGI, shared by the FastAPI
+routes, the event fast path and the body limit on every other endpoint."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping
 
-import orjson
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kabuguard.errors import Reply, error_reply
 from kabuguard.parsing import ApiError
 
 
@@ -19,14 +20,21 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def read_limited(
     headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int
 ) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes (declared or streamed)."""
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    """A JSON body, refused with 413 as soon as it passes `limit` bytes (declared or
+    streamed), and with 415 when it is declared as something else."""
+    if _declared_above(headers, limit):  # too large is the first thing to say
         raise _too_large(limit)
     content_type = headers.get("content-type", "")
     # Media types are case-insensitive (RFC 9110 §8.3.1): Application/JSON is JSON.
     if content_type and not content_type.split(";")[0].strip().lower().endswith("json"):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    return await read_up_to(headers, chunks, limit)
+
+
+async def read_up_to(headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """Any body, refused with 413 as soon as it passes `limit` bytes (declared or streamed)."""
+    if _declared_above(headers, limit):
+        raise _too_large(limit)
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
@@ -37,14 +45,42 @@ async def read_limited(
     return b"".join(parts)
 
 
+def _declared_above(headers: Mapping[str, str], limit: int) -> bool:
+    declared = headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) > limit
+
+
 def _too_large(limit: int) -> ApiError:
     return ApiError(413, "body_too_large", f"the request body exceeds {limit} bytes")
+
+
+class Disconnected(Exception):
+    """The client went away before sending the whole body."""
+
+
+async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """A raw ASGI request body, chunk by chunk."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+async def send_reply(send: Send, reply: Reply) -> None:
+    # The connection stays open: the server discards a body the app did not read.
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    headers.append((b"content-length", str(len(reply.body)).encode()))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
 
 
 class BodyLimit:
     """Every other request body is read whole, up to `limit` bytes, before the app sees it:
     FastAPI would otherwise read a body of any size into memory. The event routes are left
-    alone; they read theirs with their own limits (`read_limited`)."""
+    alone; they read theirs with limits of their own (`read_limited`)."""
 
     def __init__(self, app: ASGIApp, limit: int, own_limits: Collection[str]) -> None:
         self._app = app
@@ -55,31 +91,16 @@ class BodyLimit:
         if scope["type"] != "http" or scope["path"] in self._own_limits:
             await self._app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._limit:
-            await self._refuse(send)
+        try:
+            body = await read_up_to(Headers(scope=scope), body_chunks(receive), self._limit)
+        except Disconnected:
+            return  # nobody is left to answer
+        except ApiError as error:
+            reply = error_reply(error)
+            assert reply is not None  # an ApiError always has its answer
+            await send_reply(send, reply)
             return
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left: nobody to answer
-                return
-            size += len(message.get("body", b""))
-            if size > self._limit:
-                await self._refuse(send)
-                return
-            parts.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        await self._app(scope, _replaying(b"".join(parts), receive), send)
-
-    async def _refuse(self, send: Send) -> None:
-        error = _too_large(self._limit)
-        body = orjson.dumps(error.body())
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await self._app(scope, _replaying(body, receive), send)
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:

@@ -29,6 +29,8 @@ class ApiError(Exception):
 # JSON can carry U+0000 only escaped: a raw control character in a string is invalid JSON.
 _NUL_ESCAPE = b"\\u0000"
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+# For path parameters of ids the API issued (cases, signing requests, credentials).
+WITHOUT_NUL = r"^[^\x00]+$"
 
 
 def parse_event(raw: bytes | Any) -> Event:
@@ -66,18 +68,25 @@ class RequestBody(BaseModel):
     @field_validator("*")
     @classmethod
     def _without_nul(cls, value: object) -> object:
-        if _holds_nul(value):
+        if holds_nul(value):
             raise ValueError(NUL_MESSAGE)
         return value
 
 
-def _holds_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_holds_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+def holds_nul(value: object) -> bool:
+    """Whether any text in a JSON value, keys included, holds NUL. A loop, not recursion: a
+    body nested hundreds deep is valid JSON and must not overflow the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, list | tuple | set | frozenset):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
     return False
 
 

@@ -193,3 +193,13 @@ def test_a_nul_in_any_text_of_a_request_is_a_422_naming_the_field(auth: Auth) ->
         assert "NUL" in reply.json()["error"]["message"]
     login = {"username": "x", "password": "y", "client": {"device_id": "device-01", "ip": "\x00"}}
     assert auth.http.post("/v1/auth/login/password", json=login).status_code == 422
+
+
+def test_a_credential_nested_hundreds_deep_is_a_4xx(auth: Auth) -> None:
+    # Valid JSON (orjson takes 1,024 levels) that the NUL check once walked recursively: 500.
+    deep: object = "x"
+    for _ in range(500):
+        deep = [deep]
+    body = {"challenge_id": "x", "client": {"device_id": "device-01"}, "credential": {"a": deep}}
+    reply = auth.http.post("/v1/auth/passkeys/login", json=body)
+    assert 400 <= reply.status_code < 500, reply.text

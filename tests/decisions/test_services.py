@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from kabuguard.decisions.models import DecisionRow
 from kabuguard.decisions.services import DecisionService, Policies, Submitted
 from kabuguard.risk.decisions import Decision
 from kabuguard.risk.engine import decide as real_decide
-from kabuguard.risk.events import Event
+from kabuguard.risk.events import EVENT_ADAPTER, Event
 from kabuguard.risk.policy import Policy
 from tests import factories as f
 from tests.conftest import FrozenClock
@@ -107,30 +106,28 @@ def test_money_is_compared_by_value_and_stored_in_its_shortest_form(
     assert '"limit_price":"2500"' in payload
 
 
-def test_a_retry_of_an_event_stored_with_money_as_sent_is_still_a_replay(
+def test_an_event_stored_with_money_as_sent_is_still_compared_by_value(
     service: DecisionService, database: Database
 ) -> None:
-    """Before 2026-12-07 the digest took money as sent; such a stored event's retry matches."""
-    event = f.typed(f.order("c-1", limit_price="2500.0") | {"event_id": "o-old"})
-    assert isinstance(service.decide_many([(event, "t")])[0], Submitted)
-    legacy = records.event_digest(records.sent_document(event))
-    assert legacy != records.event_digest(records.event_document(event))
+    """Before 2026-12-07 an event was stored, and digested, with money as sent (`2500.0`)."""
+    event = f.order("c-1", limit_price="2500") | {"event_id": "o-old"}
+    assert isinstance(service.decide_many([(f.typed(event), "t")])[0], Submitted)
+    as_sent = event | {"limit_price": "2500.0"}
+    old_digest = records.event_digest(
+        EVENT_ADAPTER.dump_python(f.typed(as_sent), mode="json", exclude_none=True)
+    )
     with database.write() as session:
-        session.execute(text("UPDATE events SET digest = :d"), {"d": legacy})
-    retry = service.decide_many([(event, "t")])[0]
-    assert isinstance(retry, Submitted)
-    assert retry.replayed
-    changed = f.typed(f.order("c-1", limit_price="2600") | {"event_id": "o-old"})
+        payload = session.execute(text("SELECT payload FROM events")).scalar_one()
+        session.execute(
+            text("UPDATE events SET digest = :d, payload = :p"),
+            {"d": old_digest, "p": payload.replace('"2500"', '"2500.0"')},
+        )
+    for retry in (as_sent, event, event | {"limit_price": "2.5E+3"}):
+        result = service.decide_many([(f.typed(retry), "t")])[0]
+        assert isinstance(result, Submitted)
+        assert result.replayed
+    changed = f.typed(event | {"limit_price": "2600"})
     assert isinstance(service.decide_many([(changed, "t")])[0], IdempotencyConflict)
-
-
-@pytest.mark.parametrize(
-    ("sent", "stored"),
-    [("2500.0", "2500"), ("2.5E+3", "2500"), ("0.50", "0.5"), ("0.000", "0"), ("-0", "0"),
-     ("1E-6", "0.000001"), ("12345678901234.123456", "12345678901234.123456")],
-)  # fmt: skip
-def test_decimal_text_is_the_shortest_plain_form(sent: str, stored: str) -> None:
-    assert records.decimal_text(Decimal(sent)) == stored
 
 
 def test_a_storage_failure_costs_only_its_own_item(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import string
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -283,8 +284,15 @@ CURRENCY_TYPES = {"order", "withdrawal", "instrument"}
 @st.composite
 def equivalents(draw: st.DrawFn, event: dict[str, Any]) -> bytes:
     """The same event as another client writes it: keys in another order, other whitespace,
-    codes in lower case, the default currency spelt out or left out."""
+    codes in lower case, the default currency spelt out or left out, money spelt otherwise
+    (`2500` as `2500.00`, `2.5E+3` or a number)."""
     document = dict(event)
+    for key, value in event.items():
+        if key in MONEY_FIELDS and value is not None:
+            amount = Decimal(str(value))
+            document[key] = draw(
+                st.sampled_from([f"{amount:.2f}", f"{amount:E}", float(amount), str(amount)])
+            )
     for key in ("symbol", "market"):
         if key in document and draw(st.booleans()):
             document[key] = document[key].lower()
@@ -298,6 +306,9 @@ def equivalents(draw: st.DrawFn, event: dict[str, Any]) -> bytes:
     return json.dumps({k: document[k] for k in order}, indent=indent).encode()
 
 
+MONEY_FIELDS = frozenset(
+    {"limit_price", "price", "amount", "last", "previous_close", "limit_up", "limit_down"}
+)
 CHANGES: list[tuple[str, st.SearchStrategy[Any]]] = [
     ("user_agent", st.text(min_size=1, max_size=50).filter(lambda t: "\x00" not in t)),
     ("device_id", st.text(min_size=1, max_size=50).filter(lambda t: "\x00" not in t)),

@@ -176,3 +176,11 @@ def test_a_body_past_the_limit_is_refused_before_it_is_read(api: httpx.Client) -
     batch = orjson.dumps({"events": [f.login() | {"user_agent": "u" * 1000}] * 300})
     assert len(batch) > 300_000
     assert api.post("/v1/events/batch", content=batch).is_success  # its own, larger limit
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/cases/a%00b", "/v1/signing/requests/a%00b", "/v1/decisions/a%00b"]
+)
+def test_a_nul_in_an_id_in_the_path_is_a_422(api: httpx.Client, path: str) -> None:
+    # Was 500 on PostgreSQL, which cannot compare a text holding NUL.
+    assert refused(api.get(path), 422)["code"] == "invalid_request"

@@ -78,6 +78,20 @@ def test_forms_and_webauthn_calls_without_a_valid_token_are_refused(browser: htt
     assert allowed.json()["public_key"]["userVerification"] == "required"
 
 
+def test_a_nul_in_a_form_or_a_webauthn_call_is_refused_not_stored(browser: httpx.Client) -> None:
+    # %00 decodes to NUL, which PostgreSQL cannot store: it was a 500 there.
+    csrf = _csrf(browser.get("/auth/signup"))
+    signup = browser.post(
+        "/auth/signup", data={"csrf": csrf, "username": "ha\x00nako", "password": "1234567890"}
+    )
+    assert 400 <= signup.status_code < 500
+    fetched = browser.post(
+        "/auth/passkey/login/options", json={"x": ["\x00"]}, headers={"x-csrf-token": csrf}
+    )
+    assert 400 <= fetched.status_code < 500
+    assert "NUL" in fetched.text
+
+
 def test_signup_password_and_email_code_then_security_centre_and_lock(
     browser: httpx.Client, database: Database
 ) -> None:

@@ -43,6 +43,7 @@ from kabuguard.auth.service import AuthService
 from kabuguard.auth.sessions import Origin, SessionInfo
 from kabuguard.auth.steps import Context
 from kabuguard.decisions.schemas import ErrorOut
+from kabuguard.parsing import WITHOUT_NUL
 from kabuguard.risk.codes import Action
 from kabuguard.risk.events import EVENT_ADAPTER, Channel
 
@@ -53,8 +54,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 SessionToken = Annotated[str | None, Header(alias="X-Kabuguard-Session", max_length=200)]
 DeviceHeader = Annotated[str | None, Header(alias="X-Kabuguard-Device", max_length=256)]
-RequestId = Annotated[str, Path(min_length=1, max_length=64)]
-CredentialId = Annotated[str, Path(min_length=1, max_length=700)]
+RequestId = Annotated[str, Path(min_length=1, max_length=64, pattern=WITHOUT_NUL)]
+CredentialId = Annotated[str, Path(min_length=1, max_length=700, pattern=WITHOUT_NUL)]
 
 
 def _auth(request: Request) -> AuthService:

@@ -32,6 +32,7 @@ from kabuguard.auth.passkeys import Issued, Passkeys
 from kabuguard.db import Database
 from kabuguard.risk.codes import Action
 from kabuguard.risk.events import ContactChange, Event, PayoutChange, Withdrawal
+from kabuguard.risk.money import decimal_text
 
 SIGNED_ACTIONS: dict[Action, tuple[type[BaseModel], tuple[str, ...]]] = {
     Action.WITHDRAWAL: (Withdrawal, ("withdrawal_id", "amount", "currency", "destination_id")),
@@ -105,7 +106,7 @@ def details_of(action: Action, source: Any) -> dict[str, str]:
 
 def _text(value: Any) -> str:
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return decimal_text(value)
     return str(value.value if isinstance(value, StrEnum) else value)
 
 

@@ -21,6 +21,7 @@ from kabuguard.cases.schemas import (
 from kabuguard.cases.services import CaseService
 from kabuguard.db import Database
 from kabuguard.decisions.schemas import ErrorOut
+from kabuguard.parsing import WITHOUT_NUL
 from kabuguard.risk.events import Identifier, Market
 from kabuguard.state.cases import HoldStatus
 
@@ -54,7 +55,9 @@ async def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, responses=_ERRORS)
-async def get_case(request: Request, case_id: Annotated[str, Path(max_length=100)]) -> CaseOut:
+async def get_case(
+    request: Request, case_id: Annotated[str, Path(max_length=100, pattern=WITHOUT_NUL)]
+) -> CaseOut:
     found = await _run(request, Scope.LISTS_READ, lambda s: s.case(case_id), write=False)
     return CaseOut.of(found)
 

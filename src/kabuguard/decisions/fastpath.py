@@ -22,7 +22,7 @@ from kabuguard.apikeys.interfaces import Scope as KeyScope
 from kabuguard.apikeys.services import Authenticator
 from kabuguard.decisions.writer import Committer
 from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_reply
-from kabuguard.http import read_limited
+from kabuguard.http import Disconnected, body_chunks, read_limited, send_reply
 from kabuguard.parsing import parse_event
 
 log = logging.getLogger(__name__)
@@ -62,36 +62,15 @@ class EventFastPath:
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
         try:
-            reply = await self._intake.accept(headers, _body_chunks(receive))
-        except _Disconnected:
+            reply = await self._intake.accept(headers, body_chunks(receive))
+        except Disconnected:
             return  # nobody is left to answer, and a partial body is not an event
         except Exception as error:
             reply = error_reply(error) or _internal(error)
-        response_headers = [
-            (k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
-        ]
-        response_headers.append((b"content-length", str(len(reply.body)).encode()))
-        await send(
-            {"type": "http.response.start", "status": reply.status, "headers": response_headers}
-        )
-        await send({"type": "http.response.body", "body": reply.body})
+        await send_reply(send, reply)
         observability.REQUEST_SECONDS.labels("POST", EVENTS_PATH, str(reply.status)).observe(
             time.perf_counter() - started
         )
-
-
-class _Disconnected(Exception):
-    """The client went away before sending the whole body."""
-
-
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        yield message.get("body", b"")
-        if not message.get("more_body", False):
-            return
 
 
 def _internal(error: Exception) -> Reply:

@@ -11,36 +11,18 @@ import orjson
 
 from kabuguard.risk.decisions import Decision, Hit, Restriction, Verdict
 from kabuguard.risk.events import EVENT_ADAPTER, Event
+from kabuguard.risk.money import decimal_text
 
 
 def event_document(event: Event) -> dict[str, Any]:
     """The event as plain JSON values: datetimes as ISO 8601, and money and prices as their
     shortest decimal text, so that `2500.0` is stored as `2500` and the idempotency digest
     compares amounts by value."""
-    document = sent_document(event)
+    document: dict[str, Any] = EVENT_ADAPTER.dump_python(event, mode="json", exclude_none=True)
     for name, value in event:
         if isinstance(value, Decimal):
             document[name] = decimal_text(value)
     return document
-
-
-def sent_document(event: Event) -> dict[str, Any]:
-    """The event as plain JSON values with money as sent (`2500.0` stays `2500.0`)."""
-    document: dict[str, Any] = EVENT_ADAPTER.dump_python(event, mode="json", exclude_none=True)
-    return document
-
-
-def decimal_text(value: Decimal) -> str:
-    """`2500.0`, `2.5E+3` and `2500` all read `2500`; `0.50` reads `0.5`; `-0` reads `0`."""
-    if not value:
-        return "0"
-    return format(value.normalize(), "f")
-
-
-def same_content(stored_digest: str, digest: str, event: Event) -> bool:
-    """Whether a repeated event is the one stored. Releases before 2026-12-07 digested money
-    as sent: a retry of such an event still matches its stored digest that way."""
-    return stored_digest == digest or stored_digest == event_digest(sent_document(event))
 
 
 def event_digest(document: dict[str, Any]) -> str:

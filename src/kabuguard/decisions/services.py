@@ -40,10 +40,10 @@ from kabuguard.decisions.records import (
     event_document,
     in_force,
     loads,
-    same_content,
 )
 from kabuguard.hotsql import insert_many, select_in
 from kabuguard.notifications.planner import NoticeBatch, NoticePlanner
+from kabuguard.parsing import ApiError, parse_event
 from kabuguard.risk.engine import decide
 from kabuguard.risk.events import EARLIEST, LATEST, Event
 from kabuguard.risk.policy import Policy
@@ -185,7 +185,7 @@ class DecisionService:
                 results[index] = _replay_of(
                     event, digests[index], digests[earlier], results[earlier]
                 )
-            elif not same_content(stored[event.event_id], digests[index], event):
+            elif not _same_as_stored(session, event.event_id, digests[index], stored):
                 results[index] = IdempotencyConflict(event.event_id)
         enqueued = writes.flush(session, state, now)
         return _fill_replays(session, items, results), enqueued
@@ -302,6 +302,19 @@ def _stored_digests(session: Session, event_ids: list[str]) -> dict[str, str]:
     wanted = sorted(set(event_ids))
     columns = ("event_id", "digest")
     return dict(select_in(session.connection(), EventRow, columns, "event_id", wanted))
+
+
+def _same_as_stored(session: Session, event_id: str, digest: str, stored: dict[str, str]) -> bool:
+    """Whether a repeated event is the one stored. Events stored before 2026-12-07 were
+    digested with money as sent (`2500.0`): their payload, normalised again, tells."""
+    if stored[event_id] == digest:
+        return True
+    payload = session.scalar(select(EventRow.payload).where(EventRow.event_id == event_id))
+    try:
+        earlier = parse_event(loads(payload))
+    except ApiError:  # stored before a rule it now breaks: not the same as a valid event
+        return False
+    return event_digest(event_document(earlier)) == digest
 
 
 def _first_new_occurrences(

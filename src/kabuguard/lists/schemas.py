@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from ipaddress import ip_network
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -17,20 +15,10 @@ from pydantic import (
 )
 
 from kabuguard.parsing import RequestBody
-from kabuguard.risk.events import EARLIEST, LATEST, Market, Symbol
+from kabuguard.risk.events import Market, StorableInstant, Symbol
 from kabuguard.risk.signals import BlockedNetwork, SymbolHalt
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-
-
-def _storable(value: datetime) -> datetime:
-    # Stored in UTC: year 1 or 9999 with an offset would overflow (the events' bounds).
-    if not EARLIEST <= value < LATEST:
-        raise ValueError("must be between 1970 and 2199")
-    return value
-
-
-Until = Annotated[AwareDatetime, AfterValidator(_storable)]
 
 
 class HaltIn(RequestBody):
@@ -39,7 +27,7 @@ class HaltIn(RequestBody):
     symbol: Symbol
     market: Market
     reason: Reason
-    until: Until | None = Field(
+    until: StorableInstant | None = Field(
         default=None, description="When the halt lapses; none = until lifted."
     )
 
@@ -60,7 +48,7 @@ class BlockIn(RequestBody):
 
     network: str = Field(description="An address or CIDR network, IPv4 or IPv6.", max_length=64)
     reason: Reason
-    until: Until | None = None
+    until: StorableInstant | None = None
 
     @field_validator("network")
     @classmethod

@@ -25,6 +25,7 @@ from kabuguard.auth.sessions import Origin
 from kabuguard.auth.steps import Context
 from kabuguard.notifications.kinds import Locale
 from kabuguard.pages.words import WORDS
+from kabuguard.parsing import NUL_MESSAGE, holds_nul
 from kabuguard.risk.events import Channel
 
 ACTOR = "auth:pages"
@@ -68,7 +69,8 @@ class Cookies:
 
     def get(self, request: Request, base: str) -> str | None:
         value = request.cookies.get(self.name(base))
-        return value if value and len(value) <= 200 else None
+        # A cookie is unquoted: `"a\\000b"` arrives holding NUL, which no store may keep.
+        return value if value and len(value) <= 200 and "\x00" not in value else None
 
     def set(
         self,
@@ -165,6 +167,8 @@ async def form(request: Request) -> dict[str, str]:
         raise Refused("the form is too large")
     fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     check_csrf(request, fields.get("csrf"))
+    if holds_nul(fields):  # %00 decodes to NUL, which PostgreSQL cannot store
+        raise Refused("the form holds a character that is not allowed (NUL)")
     return fields
 
 
@@ -180,6 +184,8 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise InvalidInput("the request is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidInput("the request must be a JSON object")
+    if holds_nul(data):
+        raise InvalidInput(f"the request {NUL_MESSAGE}")
     return data
 
 

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
+from kabuguard.parsing import ApiError, parse_event
 from kabuguard.risk.codes import Outcome
 from kabuguard.risk.decisions import Verdict
-from kabuguard.risk.events import EVENT_ADAPTER, Instrument, Price
+from kabuguard.risk.events import Instrument, Price
 from kabuguard.risk.policy import Policy
 from kabuguard.state.guard_models import RegisteredNameRow
 from kabuguard.state.guard_sql import SqlGuardStore
@@ -59,16 +59,9 @@ def read_reference(
         occurred = body.pop("at", None) or at.isoformat()
         body |= {"type": kind, "event_id": f"import-{kind}-{line}", "occurred_at": occurred}
         try:
-            event = EVENT_ADAPTER.validate_python(body)
-        except ValidationError as error:
-            report.bad.append(
-                (
-                    line,
-                    "; ".join(
-                        f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
-                    ),
-                )
-            )
+            event = parse_event(body)  # refuses NUL too, which would fail the whole import
+        except ApiError as error:
+            report.bad.append((line, error.message))
             continue
         assert isinstance(event, Instrument | Price)
         yield event

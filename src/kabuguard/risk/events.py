@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -21,7 +22,6 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
-    field_validator,
     model_validator,
 )
 
@@ -141,6 +141,16 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
+def _storable(value: datetime) -> datetime:
+    # Storage converts to UTC and the rules add days to it: year 1 or 9999 would overflow.
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970 and 2199")
+    return value
+
+
+StorableInstant = Annotated[AwareDatetime, AfterValidator(_storable)]
+
+
 class EventBase(BaseModel):
     """Fields every event carries. `event_id` is the idempotency key."""
 
@@ -151,7 +161,7 @@ class EventBase(BaseModel):
     )
 
     event_id: Identifier = Field(description="Unique id chosen by the caller; idempotency key.")
-    occurred_at: AwareDatetime = Field(
+    occurred_at: StorableInstant = Field(
         description="When it happened, with a time zone (years 1970 to 2199)."
     )
     customer_id: Identifier | None = Field(default=None, description="The broker's customer id.")
@@ -163,14 +173,6 @@ class EventBase(BaseModel):
     )
     user_agent: Text | None = None
     device_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _within_reason(cls, value: datetime) -> datetime:
-        # Storage converts to UTC and the rules add days to it: year 1 or 9999 would overflow.
-        if not EARLIEST <= value < LATEST:
-            raise ValueError("must be between 1970 and 2199")
-        return value
 
 
 class CustomerEvent(EventBase):

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
+
+
+def decimal_text(value: Decimal) -> str:
+    """An amount's one spelling: `2500.0`, `2.5E+3` and `2500` all read `2500`; `0.50` reads
+    `0.5`; `-0` reads `0`. Stored events and signed transaction details use it."""
+    if not value:
+        return "0"
+    return format(value.normalize(), "f")
 
 
 class DestinationStatus(StrEnum):

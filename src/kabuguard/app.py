@@ -56,7 +56,7 @@ from kabuguard.notifications.wiring import (
     build_planner,
     cipher_from,
 )
-from kabuguard.parsing import ApiError
+from kabuguard.parsing import ApiError, malformed_json
 from kabuguard.risk.events import EVENT_ADAPTER
 from kabuguard.risk.policy import Policy
 from kabuguard.state.interfaces import StateError
@@ -351,9 +351,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         cause = error.__cause__
         if error.status_code == 400 and isinstance(cause, ValueError | RecursionError):
             # FastAPI reading a JSON body gave up: not UTF-8, a number too long, too deep.
-            detail = "nested too deeply" if isinstance(cause, RecursionError) else str(cause)
-            message = f"the body is not valid JSON: {detail}"
-            return Response(error_body("malformed_json", message), 400, JSON)
+            detail = "nested too deeply" if isinstance(cause, RecursionError) else cause
+            return _reply(error_reply(malformed_json(detail)) or INTERNAL_ERROR)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         headers = JSON | dict(error.headers or {})  # keeps Allow on a 405
         return Response(error_body(code, str(error.detail)), error.status_code, headers)
@@ -364,8 +363,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         broken = next((issue for issue in issues if issue["type"] == "json_invalid"), None)
         if broken is not None:  # as the event endpoints answer it, not as a field named "44"
             detail = broken.get("ctx", {}).get("error", "JSON decode error")
-            message = f"the body is not valid JSON: {detail} at character {broken['loc'][-1]}"
-            return Response(error_body("malformed_json", message), 400, JSON)
+            at = f"{detail} at character {broken['loc'][-1]}"
+            return _reply(error_reply(malformed_json(at)) or INTERNAL_ERROR)
         fields = [_request_field(issue) for issue in issues]
         message = "; ".join(
             f"{f['field']}: {f['message']}" if f["field"] else f["message"] for f in fields

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from kabuguard.risk.events import EVENT_ADAPTER, Event, EventType
 
@@ -63,7 +63,10 @@ def _refuse_nul(event: Event) -> None:
 
 class RequestBody(BaseModel):
     """A JSON request body other than an event: its text, nested or not, holds no NUL (see
-    `_refuse_nul`); the 422 names the field."""
+    `_refuse_nul`); the 422 names the field. A number given for a time is Unix seconds, as
+    for events."""
+
+    model_config = ConfigDict(val_temporal_unit="seconds")
 
     @field_validator("*")
     @classmethod
@@ -90,18 +93,21 @@ def holds_nul(value: object) -> bool:
     return False
 
 
+def malformed_json(detail: object) -> ApiError:
+    return ApiError(400, "malformed_json", f"the body is not valid JSON: {detail}")
+
+
 def load_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {error}") from None
+        raise malformed_json(error) from None
 
 
 def event_error(error: ValidationError) -> ApiError:
     issues = error.errors(include_url=False)
     if any(issue["type"] == "json_invalid" for issue in issues):
-        detail = next(i for i in issues if i["type"] == "json_invalid")["msg"]
-        return ApiError(400, "malformed_json", f"the body is not valid JSON: {detail}")
+        return malformed_json(next(i for i in issues if i["type"] == "json_invalid")["msg"])
     fields = [_field(issue) for issue in issues]
     summary = "; ".join(
         f"{f['field']}: {f['message']}" if f["field"] else f["message"] for f in fields

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from kabuguard.risk.decisions import Decision, Hit, Restriction, Verdict
 from kabuguard.risk.events import EVENT_ADAPTER, Event
-from kabuguard.risk.money import decimal_text
 
 
 def event_document(event: Event) -> dict[str, Any]:
-    """The event as plain JSON values: datetimes as ISO 8601, and money and prices as their
-    shortest decimal text, so that `2500.0` is stored as `2500` and the idempotency digest
-    compares amounts by value."""
+    """The event as plain JSON values: datetimes as ISO 8601, money in its one spelling (the
+    `Money` type's), so that the idempotency digest compares amounts by value."""
     document: dict[str, Any] = EVENT_ADAPTER.dump_python(event, mode="json", exclude_none=True)
-    for name, value in event:
-        if isinstance(value, Decimal):
-            document[name] = decimal_text(value)
     return document
 
 

@@ -22,7 +22,7 @@ Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
 class HaltIn(RequestBody):
-    model_config = ConfigDict(extra="forbid", val_temporal_unit="seconds")
+    model_config = ConfigDict(extra="forbid")
 
     symbol: Symbol
     market: Market
@@ -44,7 +44,7 @@ class HaltOut(BaseModel):
 
 
 class BlockIn(RequestBody):
-    model_config = ConfigDict(extra="forbid", val_temporal_unit="seconds")
+    model_config = ConfigDict(extra="forbid")
 
     network: str = Field(description="An address or CIDR network, IPv4 or IPv6.", max_length=64)
     reason: Reason

@@ -20,10 +20,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     TypeAdapter,
     model_validator,
 )
+
+from kabuguard.risk.money import decimal_text
 
 
 class EventType(StrEnum):
@@ -130,11 +133,18 @@ Symbol = Annotated[
 ]
 Market = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
 Currency = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")]
-Money = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=6, allow_inf_nan=False)]
+# In JSON, an amount has one spelling (`2500.0` is `"2500"`): stored events and their
+# idempotency digests compare money by value.
+_ONE_SPELLING = PlainSerializer(decimal_text, return_type=str, when_used="json")
+Money = Annotated[
+    Decimal, Field(gt=0, max_digits=20, decimal_places=6, allow_inf_nan=False), _ONE_SPELLING
+]
 Quantity = Annotated[int, Field(gt=0, le=10**12)]
 # A price may be zero: such an order or quote is recorded and given a clear reason by the
 # rules (order:price:zero, reference:price:zero) rather than refused unseen at the door.
-QuotedPrice = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False)]
+QuotedPrice = Annotated[
+    Decimal, Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False), _ONE_SPELLING
+]
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -118,8 +118,7 @@ class FrozenClock:
         self.now += delta
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings_for(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         environment=Environment.TEST,
@@ -127,6 +126,11 @@ def settings(database_url: str) -> Settings:
         data_key=TEST_DATA_KEY,
         log_json=False,
     )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return settings_for(database_url)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from kabuguard import migrations
-from kabuguard.db import Database, DatabaseBusy
+from kabuguard.audit import services as audit
+from kabuguard.db import STORAGE_UNAVAILABLE, Database, DatabaseBusy
 
 
 @pytest.fixture
@@ -98,3 +99,31 @@ def test_a_busy_writer_lets_another_process_write_in_turn(sqlite_url: str) -> No
         busy.dispose()
         other.dispose()
     assert turns > before  # the busy writer went on meanwhile
+
+
+def test_a_head_lock_held_elsewhere_ends_in_storage_unavailable_on_either_backend(
+    database_url: str,
+) -> None:
+    """A stuck peer's transaction (a suspended CLI import, a partitioned server) costs a
+    request its busy timeout and a 503, never a wait without end."""
+    holder = Database(database_url)
+    waiter = Database(database_url, busy_timeout_ms=200)
+    try:
+        with holder.write() as held:
+            audit.lock_head(held)  # and keeps it: the peer is stuck mid-transaction
+            with pytest.raises(STORAGE_UNAVAILABLE), waiter.write() as session:
+                audit.lock_head(session)
+    finally:
+        waiter.dispose()
+        holder.dispose()
+
+
+def test_postgresql_sessions_carry_deadlines(postgres_url: str) -> None:
+    database = Database(postgres_url, busy_timeout_ms=1_500)
+    try:
+        with database.read() as session:
+            lock = session.execute(text("SHOW lock_timeout")).scalar()
+            idle = session.execute(text("SHOW idle_in_transaction_session_timeout")).scalar()
+    finally:
+        database.dispose()
+    assert (lock, idle) == ("1500ms", "1min")

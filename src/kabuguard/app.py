@@ -135,7 +135,11 @@ def create_app(
         else GroupCommitter(app.state.decisions, database)
     )
     app.state.intake = EventIntake(
-        app.state.authenticator, app.state.committer, settings.max_event_bytes
+        app.state.authenticator,
+        app.state.committer,
+        settings.max_event_bytes,
+        max_in_flight=settings.max_events_in_flight,
+        timeout=settings.decision_timeout_seconds,
     )
     app.include_router(decision_routes.router)
     app.include_router(list_routes.router)
@@ -299,6 +303,8 @@ def _add_operational_routes(app: FastAPI, database: Database, writer: WriterProc
         def probe() -> str | None:
             if writer is not None and not writer.ready:
                 return "the decision writer is not running; it is being started again"
+            if database.durability_problem is not None:
+                return database.durability_problem
             try:
                 with database.read() as session:
                     session.execute(text("SELECT 1"))

@@ -291,7 +291,7 @@ def apikey_revoke(name: str) -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole hash chain; exit non-zero naming the first bad entry."""
-    with _database() as database, database.read() as session:
+    with _database() as database, database.read(snapshot=True) as session:
         report = verify_chain(session)
     if report.first_break is not None:
         raise _fail(f"{report.first_break} (after {report.entries} good entries)", code=2)

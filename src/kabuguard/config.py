@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     # Any other request body: lists, cases, contacts, auth (a passkey attestation is a few KB).
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_batch_events: int = Field(default=10_000, ge=1, le=10_000)
+    # Single events being decided at once; past it, 503 with Retry-After rather than a queue
+    # that grows without bound while the writer falls behind.
+    max_events_in_flight: int = Field(default=5_000, ge=1)
+    # An event not decided within this answers 503; a retry with the same event id gets the
+    # decision, should it have been stored after all.
+    decision_timeout_seconds: float = Field(default=30.0, gt=0)
     batch_commit_every: int = Field(default=500, ge=1)
     # Events stamped further in the future than this are refused: a broker clock gone wrong
     # would otherwise let restrictions and halts be judged against the wrong time.

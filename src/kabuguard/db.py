@@ -21,10 +21,12 @@ from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from kabuguard import observability
 from kabuguard.config import Settings
 from kabuguard.wal import CHECKPOINT_BYTES, WriteAheadLog
 
@@ -62,6 +64,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _postgres_deadlines(busy_timeout_ms: int) -> dict[str, Any]:
+    """Bounds on every wait, so a stuck peer gives 503s rather than requests that hang: a
+    server that cannot be reached, a lock held past the busy timeout (another process's
+    transaction stuck mid-way), a transaction left idle, and a peer whose host vanished (TCP
+    keepalives notice in about a minute, not the kernel's two hours)."""
+    return {
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "options": (
+            f"-c lock_timeout={int(busy_timeout_ms)} -c idle_in_transaction_session_timeout=60000"
+        ),
+    }
+
+
 def normalise_url(url: str) -> str:
     """Pick the maintained drivers: psycopg 3 for PostgreSQL, the stdlib for SQLite."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -96,7 +115,12 @@ class Database:
             )
         else:
             self.engine = create_engine(
-                self.url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+                self.url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                hide_parameters=True,
+                connect_args=_postgres_deadlines(busy_timeout_ms),
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         reader = (
@@ -105,6 +129,15 @@ class Database:
             else self.engine
         )
         self._read_sessions = sessionmaker(reader, expire_on_commit=False)
+        # SQLite's deferred read is one snapshot already; PostgreSQL's default is not.
+        self._snapshot_sessions = (
+            self._read_sessions
+            if self.is_sqlite
+            else sessionmaker(
+                self.engine.execution_options(isolation_level="REPEATABLE READ"),
+                expire_on_commit=False,
+            )
+        )
         self._write_lock: AbstractContextManager[Any] = (
             _SqliteWriterLock(database_file, busy_timeout_ms / 1000)
             if self.is_sqlite
@@ -144,7 +177,19 @@ class Database:
     def sync(self) -> None:
         """Make every transaction committed so far durable (a no-op where COMMIT already is)."""
         if self._wal is not None:
-            self._wal.sync()
+            try:
+                self._wal.sync()
+            except OSError:
+                observability.LOG_SYNC_FAILED.set(1)
+                raise
+
+    @property
+    def durability_problem(self) -> str | None:
+        """Why commits can no longer be made durable (a failed fsync), until a restart."""
+        if self._wal is None or self._wal.failed is None:
+            return None
+        failed = self._wal.failed
+        return f"an fsync of the database log failed ({failed}); check the disk, then restart"
 
     def start_background_checkpoints(self) -> None:
         """Long-running writers (the server) checkpoint SQLite's log on a thread of their own."""
@@ -156,9 +201,11 @@ class Database:
             self._wal.stop_checkpointer()
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A read-only unit of work (a deferred transaction on SQLite)."""
-        with self._read_sessions() as session, session.begin():
+    def read(self, *, snapshot: bool = False) -> Iterator[Session]:
+        """A read-only unit of work (a deferred transaction on SQLite); with `snapshot`, every
+        statement in it sees the same committed state on PostgreSQL too."""
+        sessions = self._snapshot_sessions if snapshot else self._read_sessions
+        with sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
@@ -167,6 +214,18 @@ class Database:
 
 class DatabaseBusy(SQLAlchemyError):
     """Another process held the SQLite write lock past the busy timeout."""
+
+
+# The database, not the request, failed: unreachable or lost connections, lock and pool
+# timeouts, a log that could not be synced. Answered 503 (retry with the same event id), and a
+# group that fails so is not retried item by item, each waiting out the same timeout again.
+STORAGE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    DatabaseBusy,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    OSError,
+)
 
 
 _FIRST_POLL_SECONDS = 0.0001

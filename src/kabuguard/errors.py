@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import orjson
 
 from kabuguard.apikeys.interfaces import MissingScope, Unauthenticated
-from kabuguard.decisions.interfaces import ERROR_STATUS, AnsweredByWriter
+from kabuguard.db import STORAGE_UNAVAILABLE
+from kabuguard.decisions.interfaces import ERROR_STATUS, AnsweredByWriter, StorageFailed
 from kabuguard.parsing import ApiError
 from kabuguard.state.interfaces import NotListed
 
+log = logging.getLogger(__name__)
 JSON = {"content-type": "application/json"}
 
 
@@ -38,10 +41,14 @@ def error_reply(error: Exception) -> Reply | None:
         return Reply(404, error_body("not_listed", str(error)))
     if isinstance(error, AnsweredByWriter):
         return Reply(error.status, error.body)
+    if isinstance(error, STORAGE_UNAVAILABLE):
+        log.error("the database is unavailable: %s", type(error).__name__, exc_info=error)
+        error = StorageFailed()
     mapped = ERROR_STATUS.get(type(error))
     if mapped is not None:
         status, code = mapped
-        return Reply(status, error_body(code, str(error)))
+        headers = JSON | {"retry-after": "1"} if status == 503 else dict(JSON)
+        return Reply(status, error_body(code, str(error)), headers)
     return None
 
 

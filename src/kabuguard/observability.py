@@ -6,7 +6,7 @@ import logging
 import sys
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pythonjsonlogger.json import JsonFormatter
 
 REGISTRY = CollectorRegistry()
@@ -30,12 +30,23 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     registry=REGISTRY,
 )
+EVENTS_IN_FLIGHT = Gauge(
+    "kabuguard_events_in_flight",
+    "Single events accepted and not yet answered (503 overloaded past the configured cap).",
+    registry=REGISTRY,
+)
 
 
 GROUP_COMMIT_SIZE = Histogram(
     "kabuguard_group_commit_batch_size",
     "Events decided together in one transaction.",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+    registry=WRITER_REGISTRY,
+)
+LOG_SYNC_FAILED = Gauge(
+    "kabuguard_storage_log_sync_failed",
+    "1 once an fsync of the SQLite log failed: every decision is answered 503 until an "
+    "operator has checked the disk and restarted the service.",
     registry=WRITER_REGISTRY,
 )
 

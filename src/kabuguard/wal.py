@@ -38,6 +38,14 @@ LOCKED_FRAMES = 1024  # at most 4 MiB copied under the writer lock (a slow disk'
 PASSES = 4  # passes beside the writer after the first
 
 
+class LogNotDurable(OSError):
+    """An earlier fsync of the log failed, so every commit since may be lost with the page
+    cache: Linux reports a failed writeback once and may mark the pages clean, and a later
+    fsync then succeeds without writing them. So the failure sticks until the process is
+    restarted by an operator who has checked the disk (PostgreSQL panics for the same
+    reason)."""
+
+
 class WriteAheadLog:
     def __init__(
         self, database_file: str, writer_lock: AbstractContextManager[Any], busy_timeout_ms: int
@@ -51,9 +59,12 @@ class WriteAheadLog:
         self._wanted = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.failed: OSError | None = None  # the first failed fsync, sticky (LogNotDurable)
 
     def sync(self) -> None:
         """fsync the log: every transaction committed so far is then durable."""
+        if self.failed is not None:
+            raise LogNotDurable(f"an earlier fsync of {self._path} failed: {self.failed}")
         # Opened afresh each time: SQLite deletes and recreates the file (after the last
         # connection closes, say), and an old descriptor would sync a file nobody reads. A
         # missing file means everything is in the database, which checkpoints sync.
@@ -64,6 +75,9 @@ class WriteAheadLog:
         try:
             os.fsync(descriptor)
             size = os.fstat(descriptor).st_size
+        except OSError as error:
+            self.failed = error
+            raise
         finally:
             os.close(descriptor)
         if not self._directory_synced:  # the log's own directory entry, once per process

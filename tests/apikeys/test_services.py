@@ -52,3 +52,18 @@ def test_refused_keys_are_remembered_so_a_flood_does_not_reach_the_database(
     finally:
         with database.engine.begin() as connection:
             connection.execute(text("ALTER TABLE api_keys_away RENAME TO api_keys"))
+
+
+def test_remembers_says_whether_a_key_is_answered_without_the_database(
+    database: Database,
+) -> None:
+    token = _create(database)
+    authenticator = services.Authenticator(database, PEPPER, ttl_seconds=60)
+    assert not authenticator.remembers(token)
+    authenticator.authenticate(token)
+    assert authenticator.remembers(token)
+    assert authenticator.remembers(f" {token} ")  # as the header's token may come
+    assert not authenticator.remembers(token + "x")
+    expired = services.Authenticator(database, PEPPER, ttl_seconds=0)
+    expired.authenticate(token)
+    assert not expired.remembers(token)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, event, select, text
 
 from kabuguard.audit.chain import GENESIS_HASH, AuditKind, Break, canonical_text, entry_hash
 from kabuguard.audit.models import AuditEntry, AuditHead
@@ -290,3 +290,24 @@ def test_append_with_a_non_utc_time_verifies(database: Database) -> None:
         )
     with database.read() as session:
         assert verify_chain(session).intact
+
+
+def test_verify_reads_one_snapshot_while_groups_commit(database: Database, five: list[str]) -> None:
+    """A group committed between reading the head and reading the entries is not tampering."""
+    appended: list[str] = []
+
+    def append_meanwhile(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "FROM audit_log" in statement and not appended:
+            appended.extend(_append(database, 1, start=5))  # another connection commits
+
+    with database.read(snapshot=True) as session:
+        event.listen(database.engine, "before_cursor_execute", append_meanwhile)
+        try:
+            report = verify_chain(session)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", append_meanwhile)
+    assert appended, "the interleaved append did not run"
+    assert report.intact, report.first_break
+    assert report.entries == 5
+    with database.read() as session:
+        assert verify_chain(session).entries == 6

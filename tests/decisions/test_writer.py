@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,11 +98,8 @@ class _WatchedDatabase(Database):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.durable: set[str] = set()
-        self.fail_syncs = False
 
     def sync(self) -> None:
-        if self.fail_syncs:
-            raise OSError(5, "Input/output error")
         with self.read() as session:
             committed = session.execute(text("SELECT event_id FROM decisions")).scalars()
             ids = set(committed)
@@ -130,25 +129,65 @@ def test_no_answer_is_given_before_its_decision_is_durable(sqlite_url: str) -> N
     assert durable_when_answered == [True] * 60
 
 
-def test_a_failed_fsync_answers_503_and_a_retry_gets_the_stored_decision(
-    sqlite_url: str,
+def test_a_failed_fsync_sticks_until_a_restart_then_a_retry_gets_the_stored_decision(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = _WatchedDatabase(sqlite_url)
-    committer = GroupCommitter(_service(database), database)
-    event = f.typed(f.login("c-1"))
+    """Linux reports a failed writeback once and may mark the pages clean, so a later fsync
+    succeeding proves nothing: every answer is 503 until the service is restarted."""
+    real_fsync = os.fsync
+    failures = [OSError(5, "Input/output error")]  # the disk fails once, then "recovers"
 
-    async def submit() -> Submitted:
-        return await committer.submit(event, "t")
+    def disk(descriptor: int) -> None:
+        if failures:
+            raise failures.pop()
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", disk)
+    event = f.typed(f.login("c-1"))
+    database = Database(sqlite_url)
+    committer = GroupCommitter(_service(database), database)
+
+    async def submit(to: GroupCommitter) -> Submitted:
+        return await to.submit(event, "t")
 
     committer.start()
     try:
-        database.fail_syncs = True
         with pytest.raises(StorageFailed):
-            asyncio.run(submit())
-        database.fail_syncs = False
-        retried = asyncio.run(submit())
+            asyncio.run(submit(committer))
+        with pytest.raises(StorageFailed):  # the retry, though fsync works again
+            asyncio.run(submit(committer))
+        assert database.durability_problem is not None
+        assert "Input/output error" in database.durability_problem
     finally:
         committer.stop()
         database.dispose()
+    restarted = Database(sqlite_url)
+    committer = GroupCommitter(_service(restarted), restarted)
+    committer.start()
+    try:
+        retried = asyncio.run(submit(committer))
+    finally:
+        committer.stop()
+        restarted.dispose()
+    assert restarted.durability_problem is None
     assert retried.replayed
     assert retried.decision["event_id"] == event.event_id
+
+
+def test_a_group_the_database_refuses_is_answered_at_once_not_retried_item_by_item(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each retry would wait out the same busy timeout again: a group of 256 took minutes."""
+    database = Database(sqlite_url, busy_timeout_ms=50)
+    service = _service(database)
+    items = [(f.typed(f.login(f"c-{n}", minutes=n)), "t") for n in range(3)]
+    path = sqlite_url.removeprefix("sqlite:///") + ".writelock"
+    with open(path, "a+b") as held:  # another process's transaction, stuck
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            answers = service.decide_many(items)
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+            database.dispose()
+    assert [type(answer) for answer in answers] == [StorageFailed] * 3
+    assert "one by one" not in caplog.text

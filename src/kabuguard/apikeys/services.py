@@ -103,6 +103,13 @@ class Authenticator:
         self._cache: dict[str, tuple[float, ApiKey | Unauthenticated]] = {}
         self._lock = threading.Lock()
 
+    def remembers(self, token: str) -> bool:
+        """Whether `authenticate` would answer from memory, without touching the database
+        (an event loop calls it inline then, and on a thread otherwise)."""
+        with self._lock:
+            cached = self._cache.get(digest(self._pepper, token.strip()))
+        return cached is not None and cached[0] > time.monotonic()
+
     def authenticate(self, token: str) -> ApiKey:
         token_digest = digest(self._pepper, token)
         now = time.monotonic()

@@ -112,6 +112,9 @@ def _locked_head(session: Session) -> tuple[int, str]:
 
 
 def verify_chain(session: Session, *, batch: int = 2_000) -> VerifyReport:
+    """Check the chain as one snapshot shows it: `Database.read(snapshot=True)`. Under
+    PostgreSQL's READ COMMITTED, a group committed between reading the head and reading the
+    entries would look like entries appended outside the head."""
     head_row = session.execute(select(AuditHead.seq, AuditHead.hash)).one_or_none()
     head = (int(head_row.seq), str(head_row.hash)) if head_row is not None else None
     return verify(_entries(session, batch), head)

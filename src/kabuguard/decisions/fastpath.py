@@ -8,18 +8,20 @@ costing more CPU than deciding the event, on the one endpoint that carries the l
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kabuguard import observability
 from kabuguard.apikeys.dependencies import authorize_header
 from kabuguard.apikeys.interfaces import Scope as KeyScope
 from kabuguard.apikeys.services import Authenticator
+from kabuguard.decisions.interfaces import DecisionTimedOut, Overloaded
 from kabuguard.decisions.writer import Committer
 from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_reply
 from kabuguard.http import Disconnected, body_chunks, read_limited, send_reply
@@ -29,19 +31,53 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/v1/events"
 
 
-@dataclass(frozen=True, slots=True)
 class EventIntake:
-    authenticator: Authenticator
-    committer: Committer
-    max_event_bytes: int
+    """Accepts events with bounds: at most `max_in_flight` at once, each decided within
+    `timeout` seconds (503 past either, with the error shape)."""
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        committer: Committer,
+        max_event_bytes: int,
+        *,
+        max_in_flight: int = 5_000,
+        timeout: float = 30.0,
+    ) -> None:
+        self.authenticator = authenticator
+        self.committer = committer
+        self.max_event_bytes = max_event_bytes
+        self._max_in_flight = max_in_flight
+        self._timeout = timeout
+        self._in_flight = 0  # on the server's one event loop: no lock needed
 
     async def accept(self, headers: Mapping[str, str], chunks: AsyncIterator[bytes]) -> Reply:
         """Authenticate, read, validate and decide one event (errors are raised, not replied)."""
-        key = authorize_header(
-            self.authenticator, headers.get("authorization", ""), KeyScope.EVENTS_WRITE
-        )
+        if self._in_flight >= self._max_in_flight:
+            raise Overloaded()
+        self._in_flight += 1
+        observability.EVENTS_IN_FLIGHT.inc()
+        try:
+            return await self._accept(headers, chunks)
+        finally:
+            self._in_flight -= 1
+            observability.EVENTS_IN_FLIGHT.dec()
+
+    async def _accept(self, headers: Mapping[str, str], chunks: AsyncIterator[bytes]) -> Reply:
+        header = headers.get("authorization", "")
+        _scheme, _, token = header.partition(" ")
+        if self.authenticator.remembers(token):
+            key = authorize_header(self.authenticator, header, KeyScope.EVENTS_WRITE)
+        else:  # a database read: never on the event loop, which serves every request
+            key = await run_in_threadpool(
+                authorize_header, self.authenticator, header, KeyScope.EVENTS_WRITE
+            )
         event = parse_event(await read_limited(headers, chunks, self.max_event_bytes))
-        submitted = await self.committer.submit(event, f"apikey:{key.name}")
+        try:
+            async with asyncio.timeout(self._timeout):
+                submitted = await self.committer.submit(event, f"apikey:{key.name}")
+        except TimeoutError:
+            raise DecisionTimedOut(self._timeout) from None
         extra = {"idempotent-replayed": "true"} if submitted.replayed else {}
         return Reply(200, orjson.dumps(submitted.decision), JSON | extra)
 

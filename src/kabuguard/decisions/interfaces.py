@@ -52,6 +52,21 @@ class StorageFailed(DecisionError):
         )
 
 
+class Overloaded(DecisionError):
+    """More events are being decided than the server holds at once: retry shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("too many events are being decided at once; retry in a moment")
+
+
+class DecisionTimedOut(DecisionError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"no decision within {seconds:g} s; retry with the same event_id (it is "
+            "idempotent: a decision stored meanwhile is returned)"
+        )
+
+
 class DecisionFailed(DecisionError):
     """Deciding this event raised an error that is not the database's: a defect, logged with
     the event id. Nothing was stored for it, and its neighbours in the group were decided."""
@@ -81,5 +96,7 @@ ERROR_STATUS: Mapping[type[Exception], tuple[int, str]] = {
     DecisionNotFound: (404, "not_found"),
     InvalidCursor: (400, "invalid_cursor"),
     StorageFailed: (503, "storage_unavailable"),
+    Overloaded: (503, "overloaded"),
+    DecisionTimedOut: (503, "decision_timeout"),
     DecisionFailed: (500, "internal_error"),
 }

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kabuguard import observability
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
-from kabuguard.db import Database, in_chunks
+from kabuguard.db import STORAGE_UNAVAILABLE, Database, in_chunks
 from kabuguard.decisions.interfaces import (
     ERROR_STATUS,
     DecisionError,
@@ -122,8 +122,8 @@ class DecisionService:
             with self._db.write(sync=sync) as session:
                 outcomes, enqueued = self._decide_in(session, items, self._clock())
         except Exception as error:  # isolated and answered below, never lost
-            if len(items) == 1:
-                return [_failure(items[0][0], error)]
+            if len(items) == 1 or isinstance(error, STORAGE_UNAVAILABLE):
+                return [_failure(event, error) for event, _actor in items]
             log.warning(
                 "group commit failed (%s); retrying %d items one by one",
                 type(error).__name__, len(items),
@@ -291,7 +291,7 @@ def _count(outcomes: list[Submitted | DecisionError]) -> None:
 
 
 def _failure(event: Event, error: Exception) -> DecisionError:
-    if isinstance(error, SQLAlchemyError):
+    if isinstance(error, SQLAlchemyError | OSError):  # OSError: the log's sync failed
         log.error("storing the decision on %s failed", event.event_id, exc_info=error)
         return StorageFailed()
     log.error("deciding %s failed", event.event_id, exc_info=error)

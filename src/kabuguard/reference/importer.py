@@ -70,6 +70,9 @@ def read_reference(
 def import_reference(session: Session, events: Iterable[Instrument | Price], policy: Policy,
                      *, actor: str, at: datetime, report: ImportReport) -> None:  # fmt: skip
     found = list(events)
+    # Before reading: the decision writer replaces whole rows under this lock too, so a price
+    # it records meanwhile is not overwritten with the value read here (PostgreSQL).
+    audit.lock_head(session)
     store = SqlGuardStore(session)
     memory = store.load(policy, found)
     for event in found:

@@ -82,6 +82,23 @@ def test_a_locked_customer_is_denied_until_unlocked(api: httpx.Client) -> None:
     assert decide(api, f.login("c-9", minutes=4))["outcome"] == "allow"
 
 
+def test_a_customer_can_neither_replace_nor_lift_a_staff_lock(api: httpx.Client) -> None:
+    """A "this wasn't me" link in a phished mailbox must not turn a staff lock into one the
+    customer's passkey lifts (AUTH-10: lifting a staff lock takes two operators)."""
+    assert decide(api, f.lock("c-8", initiated_by="staff", reason="hijack"))["outcome"] == "allow"
+    assert decide(api, f.lock("c-8", minutes=1))["outcome"] == "allow"  # locked either way
+    refused = decide(api, f.unlock("c-8", minutes=2, initiated_by="customer"))
+    assert refused["outcome"] == "deny"
+    assert codes(refused) == ["customer:lock:not_own"]
+    assert codes(decide(api, f.login("c-8", minutes=3)))[0] == "customer:lock:active"
+    assert decide(api, f.unlock("c-8", minutes=4))["outcome"] == "allow"  # staff
+    assert decide(api, f.login("c-8", minutes=5))["outcome"] == "allow"
+    # The customer's own lock stays theirs to lift.
+    assert decide(api, f.lock("c-8", minutes=6))["outcome"] == "allow"
+    assert decide(api, f.unlock("c-8", minutes=7, initiated_by="customer"))["outcome"] == "allow"
+    assert decide(api, f.login("c-8", minutes=8))["outcome"] == "allow"
+
+
 def test_payout_change_restricts_withdrawals_for_the_cooling_off(
     api: httpx.Client, live_server: LiveServer
 ) -> None:

@@ -447,3 +447,24 @@ def test_events_without_a_customer_have_no_customer_signals(impl: Impl) -> None:
     )
     assert signals.lock is None
     assert signals.restrictions == ()
+
+
+# Customer locks
+
+
+def test_a_staff_lock_outranks_the_customers_own_lock_and_unlock(impl: Impl) -> None:
+    """Every state keeps the staff lock's initiator and reason: the customer's lock does not
+    replace it, and the customer's unlock does not lift it."""
+    state = impl.state
+
+    def apply(document: dict[str, Any]) -> None:
+        impl.decide(_event(document))
+
+    apply(factories.lock(initiated_by="staff", reason="hijack suspected"))
+    apply(factories.lock(minutes=1, reason="this wasn't me"))
+    apply(factories.unlock(minutes=2, initiated_by="customer"))
+    held = state.signals_for(_event(factories.login(minutes=3))).lock
+    assert held is not None
+    assert (held.initiated_by, held.reason) == ("staff", "hijack suspected")
+    apply(factories.unlock(minutes=4))  # staff
+    assert state.signals_for(_event(factories.login(minutes=5))).lock is None

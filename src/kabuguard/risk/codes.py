@@ -61,6 +61,7 @@ class Capability(StrEnum):
 class ReasonCode(StrEnum):
     CONTACT_ACCOUNT_DORMANT = "contact:account:dormant"
     CUSTOMER_LOCK_ACTIVE = "customer:lock:active"
+    CUSTOMER_LOCK_NOT_OWN = "customer:lock:not_own"
     LOGIN_CREDENTIALS_EXPOSED = "login:credentials:exposed"
     LOGIN_DEVICE_AUTOMATION = "login:device:automation"
     LOGIN_DEVICE_KNOWN_AGENT = "login:device:known_agent"
@@ -151,6 +152,12 @@ MESSAGES: dict[ReasonCode, Message] = {
         "登録情報の変更はできません。",
         en="The account is locked: logins, orders, withdrawals and changes to account details "
         "are refused until it is unlocked.",
+    ),
+    ReasonCode.CUSTOMER_LOCK_NOT_OWN: Message(
+        ja="このロックは当社が設定したものです。お客様の操作では解除できません。"
+        "お手数ですが、お問い合わせ窓口までご連絡ください。",
+        en="This lock was set by us, not by the customer, so it cannot be lifted this way; "
+        "please contact us.",
     ),
     ReasonCode.LOGIN_CREDENTIALS_EXPOSED: Message(
         ja="お客様のログイン情報が外部に流出したリストに"

@@ -10,6 +10,7 @@ from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Decision, Hit, Restriction, Verdict
 from kabuguard.risk.events import (
     ContactChange,
+    CustomerUnlock,
     Event,
     LoginAttempt,
     Order,
@@ -23,6 +24,7 @@ from kabuguard.risk.rules import Rule
 from kabuguard.risk.rules.access import (
     blocked_network,
     customer_locked,
+    lock_not_own,
     restricted_capability,
     unparseable_ip,
 )
@@ -57,6 +59,7 @@ from kabuguard.risk.signals import Signals
 
 RULES: tuple[Rule, ...] = (
     customer_locked,
+    lock_not_own,
     restricted_capability,
     blocked_network,
     halted_symbol,
@@ -96,6 +99,7 @@ ONLY_FOR: dict[Rule, tuple[type, ...]] = {
     **dict.fromkeys((approval, holder, mule), (PayoutChange,)),
     **dict.fromkeys((destination, risky_login, unusual_amount), (Withdrawal,)),
     dormant: (ContactChange,),
+    lock_not_own: (CustomerUnlock,),
 }
 EVENT_TYPES: tuple[type, ...] = get_args(get_args(Event)[0])
 RULES_FOR: dict[type, tuple[Rule, ...]] = {

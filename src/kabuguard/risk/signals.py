@@ -21,6 +21,12 @@ class CustomerLockState:
     initiated_by: str
     reason: str | None
 
+    def stands_against(self, initiator: str) -> bool:
+        """Whether this lock outranks a lock or unlock by `initiator`: a customer can neither
+        lift nor replace one set by staff, the broker or the system (lifting it takes two
+        operators, AUTH-10), or one link in a phished mailbox would undo it."""
+        return initiator == "customer" and self.initiated_by != "customer"
+
 
 @dataclass(frozen=True, slots=True)
 class BlockedNetwork:

@@ -26,8 +26,13 @@ class Effects:
     reference: Instrument | Price | None = None
 
 
-def effects_of(event: Event, verdict: Verdict) -> Effects:
+def effects_of(event: Event, verdict: Verdict, held: CustomerLockState | None = None) -> Effects:
+    """`held`: the customer's lock before the event, which a lower initiator cannot change."""
     match event:
+        case CustomerLock() | CustomerUnlock() if held is not None and held.stands_against(
+            event.initiated_by.value
+        ):
+            return Effects(event.customer_id, restrictions=verdict.restrictions)
         case CustomerLock():
             lock = CustomerLockState(event.occurred_at, event.initiated_by.value, event.reason)
             return Effects(event.customer_id, lock=lock, restrictions=verdict.restrictions)

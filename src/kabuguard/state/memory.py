@@ -75,7 +75,7 @@ class MemoryState:
         trading, money = self.guard.signals(event, login)
         return Signals(
             ip=ip,
-            lock=self._locks.get(customer) if customer is not None else None,
+            lock=self.lock_of(customer),
             restrictions=(
                 self.active_restrictions(customer, event.occurred_at)
                 if customer is not None
@@ -95,7 +95,7 @@ class MemoryState:
         self.guard.record(event, verdict)
         for halt in self.guard.take_halts():  # a coordination alert applied a buy-halt
             self.halt_symbol(halt)
-        effects = effects_of(event, verdict)
+        effects = effects_of(event, verdict, self.lock_of(event.customer_id))
         customer = effects.customer_id
         if customer is not None:
             if effects.lock is not None:
@@ -111,6 +111,9 @@ class MemoryState:
         if not self._keep_changes:
             self.login.forget_changes()
             self.guard.forget_changes()
+
+    def lock_of(self, customer_id: str | None) -> CustomerLockState | None:
+        return self._locks.get(customer_id) if customer_id is not None else None
 
     def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
         # Expired entries are dropped when the customer next gains one (record), so memory

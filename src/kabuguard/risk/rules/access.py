@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from kabuguard.risk.actions import action_of, capability_of
 from kabuguard.risk.codes import RESTRICTION_REASON, Outcome, ReasonCode
 from kabuguard.risk.decisions import Hit
-from kabuguard.risk.events import Event
+from kabuguard.risk.events import CustomerUnlock, Event
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import hit
 from kabuguard.risk.signals import Signals
@@ -17,6 +17,17 @@ def customer_locked(event: Event, signals: Signals, policy: Policy) -> Iterator[
     """A locked customer can neither log in nor move money, trade or change settings."""
     if signals.lock is not None and action_of(event) is not None:
         yield hit(ReasonCode.CUSTOMER_LOCK_ACTIVE, policy, Outcome.DENY)
+
+
+def lock_not_own(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit]:
+    """A customer's unlock meets a lock set by staff, the broker or the system: refused, and
+    the lock stays (lifting it takes two operators, AUTH-10)."""
+    if (
+        isinstance(event, CustomerUnlock)
+        and signals.lock is not None
+        and signals.lock.stands_against(event.initiated_by.value)
+    ):
+        yield hit(ReasonCode.CUSTOMER_LOCK_NOT_OWN, policy, Outcome.DENY)
 
 
 def restricted_capability(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit]:

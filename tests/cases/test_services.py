@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from kabuguard.audit.models import AuditEntry
 from kabuguard.cases.interfaces import HoldAlreadyDecided
@@ -56,6 +58,54 @@ def test_the_timer_releases_a_cooling_off_hold(database: Database) -> None:
         assert later.holds() == []
         (done,) = later.holds(status=HoldStatus.RELEASED)
         assert done.decided_by == "timer"
+
+
+def test_two_listings_that_find_the_same_hold_due_release_it_once(database: Database) -> None:
+    _decide(database, factories.payout_change(),
+            factories.withdrawal(minutes=30, destination_id="dst-2", event_id="wd-3"))  # fmt: skip
+    later = NOW + timedelta(days=4)
+    outcomes: list[int | Exception] = []
+
+    def list_alongside() -> None:
+        try:
+            with database.write() as session:
+                outcomes.append(CaseService(session, actor="staff", at=later).expire())
+        except Exception as error:
+            outcomes.append(error)
+
+    with database.write() as session:
+        assert CaseService(session, actor="staff", at=later).expire() == 1
+        alongside = threading.Thread(target=list_alongside)
+        alongside.start()
+        _until_waiting_for_a_lock(database, alongside)  # it found the hold still pending
+    alongside.join(timeout=30)
+    assert outcomes == [0]  # was HoldAlreadyDecided on PostgreSQL: GET /v1/holds answered 409
+    with database.read() as session:
+        released = session.execute(
+            select(func.count()).where(
+                AuditEntry.kind == "case:hold:released", AuditEntry.subject == "wd-3"
+            )
+        ).scalar()
+    assert released == 1
+
+
+def _until_waiting_for_a_lock(database: Database, thread: threading.Thread) -> None:
+    """Until `thread`'s transaction waits for a lock held here. SQLite's writers queue before
+    their first statement, where nothing shows it: a moment's head start must do there."""
+    if database.is_sqlite:
+        thread.join(timeout=0.2)
+        return
+    deadline = time.monotonic() + 10
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while time.monotonic() < deadline:
+        with database.engine.connect() as connection:
+            if connection.execute(waiting).scalar():
+                return
+        time.sleep(0.01)
+    raise AssertionError("the second listing never waited for the first")
 
 
 def test_unknown_holds_and_restrictions_are_not_listed(database: Database) -> None:

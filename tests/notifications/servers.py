@@ -93,6 +93,8 @@ class Gateway:
     repeats: int = 0
     refused: list[str] = field(default_factory=list)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # A refusal for a verified message (status, body), or None to accept it.
+    answer: Callable[[dict[str, Any]], tuple[int, bytes] | None] = lambda _message: None
 
     def receive(self, headers: Any, body: bytes) -> tuple[int, bytes]:
         if self.statuses:
@@ -102,6 +104,8 @@ class Gateway:
         except InvalidSignature as error:
             self.refused.append(str(error))
             return 401, str(error).encode()
+        if (refusal := self.answer(orjson.loads(body))) is not None:
+            return refusal
         key = headers.get(IDEMPOTENCY_HEADER, "")
         if key in self.accepted:
             self.repeats += 1

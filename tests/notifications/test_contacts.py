@@ -53,6 +53,8 @@ def test_unusable_addresses_are_refused_naming_the_field(raw: str) -> None:
     with pytest.raises(InvalidContact) as refused:
         normalise_email(raw)
     assert refused.value.field == "email"
+    # Its text is logged and kept as a dead letter's reason: it never quotes the address.
+    assert str(refused.value) in {"not a valid e-mail address", "the domain is not a valid name"}
 
 
 def test_phone_numbers_become_e164() -> None:
@@ -60,8 +62,9 @@ def test_phone_numbers_become_e164() -> None:
     assert normalise_phone("+44 20 7946 0958") == "+442079460958"
     assert mask_email("taro@example.jp") == "t***@e***.jp"
     for bad in ("12345", "+0123456789", "phone"):
-        with pytest.raises(InvalidContact, match=r"E\.164"):
+        with pytest.raises(InvalidContact) as refused:
             normalise_phone(bad)
+        assert str(refused.value) == "not a phone number; use E.164, e.g. +819012345678"
 
 
 def test_contacts_are_stored_encrypted_shown_masked_and_audited(database: Database) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from datetime import timedelta
@@ -117,6 +118,37 @@ def test_a_refused_recipient_or_an_invalid_address_is_dead_lettered_at_once(
     assert "550 5.1.1" in str(errors[("c-1", "order:placed", "dead")])
     assert "452 4.2.2" in str(errors[("c-2", "order:placed", "pending")])
     assert smtp.mailbox.recipients == ["ok@example.jp"]  # the previous address was told
+
+
+def test_no_address_reaches_the_log_or_the_dead_letter(
+    *,
+    service: DecisionService,
+    dispatcher: Dispatcher,
+    database: Database,
+    notify_settings: Settings,
+    smtp: SmtpServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="kabuguard")
+    smtp.mailbox.answer = lambda address: (
+        f"550 5.1.1 <{address}>: Recipient address rejected"
+        if address.lower().startswith("gone")
+        else "250 OK"
+    )
+    register(database, notify_settings, "c-1", email="Gone.Taro@example.jp")
+    register(database, notify_settings, "c-2", email="ok@example.jp")
+    decide(service, b.contact_change("c-2", new_value="hanako.secret@localhost"))  # kept as sent
+    decide(service, f.order("c-1", 1))
+    dispatcher.drain()
+    dead = {r.customer_id: r.last_error or "" for r in rows(database) if r.status == "dead"}
+    assert dead == {
+        "c-1": "recipient refused: 550 5.1.1 <G***@e***.jp>: Recipient address rejected",
+        "c-2": "invalid address: not a valid e-mail address",
+    }
+    logged = [repr(vars(r)) for r in caplog.records if r.name.startswith("kabuguard")]
+    assert any("dead-lettered" in record for record in logged)
+    for secret in ("gone.taro", "hanako.secret"):
+        assert not [record for record in logged if secret in record.lower()]
 
 
 def test_a_message_refused_after_its_content_is_dead_lettered_and_the_connection_serves_on(

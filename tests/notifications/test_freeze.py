@@ -12,7 +12,15 @@ from sqlalchemy import select
 
 from kabuguard.config import Settings
 from kabuguard.db import Database
+from kabuguard.decisions.interfaces import (
+    AnsweredByWriter,
+    DecisionError,
+    IdempotencyConflict,
+    StorageFailed,
+)
 from kabuguard.decisions.models import DecisionRow
+from kabuguard.errors import error_reply
+from kabuguard.notifications.freeze import _already_submitted, lock_event_id
 from kabuguard.state.models import CustomerLockRow
 from tests import factories as f
 from tests.conftest import FrozenClock, LiveServer, running_server
@@ -128,3 +136,46 @@ def test_an_expired_unknown_or_altered_link_locks_nothing(
     assert "有効期限が切れています" in expired.text
     assert "0120-111-222" in expired.text
     assert locked(database) is None
+
+
+def test_a_link_with_a_nul_is_unknown_not_an_error(
+    server: LiveServer, api: httpx.Client, smtp: SmtpServer, database: Database
+) -> None:
+    assert api.post("/v1/events", json=f.order("c-1")).status_code == 200
+    path = freeze_path(smtp, 0)
+    in_key, in_secret = path[:20] + "%00" + path[21:], path[:-1] + "%00"
+    for altered in (in_key, in_secret, "/freeze/%00"):
+        shown = api.get(altered)
+        assert shown.status_code == 404, altered  # was 500 on PostgreSQL
+        assert "このリンクは無効です" in shown.text
+        assert api.post(altered, data={"confirm": "lock"}).status_code == 404, altered
+    assert locked(database) is None
+    assert api.get(path).status_code == 200  # the real link still works
+
+
+def test_a_link_whose_lock_was_stored_but_not_marked_used_shows_locked(
+    server: LiveServer, api: httpx.Client, smtp: SmtpServer, database: Database
+) -> None:
+    assert api.post("/v1/events", json=f.order("c-1")).status_code == 200
+    path = freeze_path(smtp, 0)
+    # A first submit stored the lock, then the server died before marking the link used: the
+    # next submit carries the same event id with another time (an idempotency conflict).
+    first = f.lock("c-1", 5, event_id=lock_event_id(path.removeprefix("/freeze/")))
+    assert api.post("/v1/events", json=first).status_code == 200
+    again = api.post(path, data={"confirm": "lock"})
+    assert again.status_code == 200, again.text  # was 503: "could not lock"
+    assert "口座をロックしました" in again.text
+    assert locked(database) is not None
+    assert api.post(path, data={"confirm": "lock"}).status_code == 410  # now marked used
+
+
+@pytest.mark.parametrize(
+    ("error", "stored"), [(IdempotencyConflict("freeze-1"), True), (StorageFailed(), False)]
+)
+def test_the_writer_process_answering_a_conflict_means_the_lock_is_stored(
+    error: DecisionError, stored: bool
+) -> None:
+    reply = error_reply(error)  # what a writer process of its own answers (ADR 0008)
+    assert reply is not None
+    assert _already_submitted(AnsweredByWriter(reply.status, reply.body)) is stored
+    assert _already_submitted(error) is stored

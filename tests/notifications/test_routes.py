@@ -110,6 +110,15 @@ def test_the_inbox_shows_the_customers_messages_newest_first(
     assert reader.get("/v1/customers/c-1/inbox").status_code == 403
 
 
+def test_an_inbox_cursor_beyond_any_id_is_refused_by_name(client: httpx.Client) -> None:
+    too_far = client.get("/v1/customers/c-1/inbox", params={"before": "99999999999999999999"})
+    assert too_far.status_code == 422, too_far.text  # was 500 on SQLite and PostgreSQL
+    assert [field["field"] for field in too_far.json()["error"]["fields"]] == ["query.before"]
+    largest = client.get("/v1/customers/c-1/inbox", params={"before": str(2**63 - 1)})
+    assert largest.status_code == 200, largest.text
+    assert largest.json()["items"] == []
+
+
 def test_decisions_go_on_while_the_smtp_server_is_down(
     notify_settings: Settings, database: Database, clock: FrozenClock
 ) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
+import orjson
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import update
@@ -17,6 +19,7 @@ from kabuguard.notifications.models import OutboxRow
 from kabuguard.notifications.wiring import build_dispatcher
 from tests import factories as f
 from tests.conftest import FrozenClock
+from tests.notifications import builders as b
 from tests.notifications.conftest import decide, noticing_service
 from tests.notifications.servers import Gateway, GatewayServer
 from tests.notifications.test_planner import register, rows
@@ -123,3 +126,35 @@ def test_a_replayed_or_forged_request_is_refused_by_the_gateway(
     decide(webhook_service, f.order("c-1"))
     assert webhook_dispatcher.drain() == Report(delivered=1, dead=1)
     assert gateway.gateway.refused == ["the timestamp is more than 300 s from now"]
+
+
+def test_no_phone_number_reaches_the_log_or_the_dead_letter(
+    *,
+    webhook_service: DecisionService,
+    webhook_dispatcher: Dispatcher,
+    database: Database,
+    gateway_settings: Settings,
+    gateway: GatewayServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="kabuguard")
+    gateway.gateway.answer = lambda message: (
+        (400, orjson.dumps({"error": f"{message['to']} is not reachable"}))
+        if message["channel"] == "sms"
+        else None
+    )
+    register(database, gateway_settings, "c-1", phone="080-2222-3333")
+    register(database, gateway_settings, "c-2", phone="070-4444-5555")
+    decide(webhook_service, f.withdrawal("c-1"))
+    decide(webhook_service, b.contact_change("c-2", contact="phone", new_value="0312-3456"))
+    webhook_dispatcher.drain()
+    dead = sorted((r.customer_id, r.last_error) for r in rows(database) if r.status == "dead")
+    assert dead == [
+        ("c-1", 'gateway answered 400: {"error":"*********3333 is not reachable"}'),
+        ("c-2", 'gateway answered 400: {"error":"*********5555 is not reachable"}'),  # was told
+        ("c-2", "invalid phone number: not a phone number; use E.164, e.g. +819012345678"),
+    ]
+    logged = [repr(vars(r)) for r in caplog.records if r.name.startswith("kabuguard")]
+    assert any("dead-lettered" in record for record in logged)
+    for secret in ("8022223333", "7044445555", "0312-3456"):
+        assert not [record for record in logged if secret in record]

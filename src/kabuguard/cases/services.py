@@ -110,15 +110,21 @@ class CaseService:
 
     def expire(self) -> int:
         """Release every pending hold whose timer has run out (a cooling-off that ended)."""
-        due = self._session.execute(
-            select(HoldRow.event_id).where(
-                HoldRow.status == HoldStatus.PENDING.value, HoldRow.release_at <= self._at
-            )
-        ).scalars()
-        ids = list(due)
+        if not self._due():
+            return 0  # the usual case: a listing need not queue for the writers' lock
+        # Chosen again under the lock `_decide` takes: on PostgreSQL a listing alongside may
+        # have released them meanwhile, and deciding one twice raised HoldAlreadyDecided (409).
+        audit.lock_head(self._session)
+        ids = self._due()
         for event_id in ids:
             self._decide(event_id, HoldStatus.RELEASED, "the cooling-off ended", actor=TIMER)
         return len(ids)
+
+    def _due(self) -> list[str]:
+        due = select(HoldRow.event_id).where(
+            HoldRow.status == HoldStatus.PENDING.value, HoldRow.release_at <= self._at
+        )
+        return list(self._session.execute(due).scalars())
 
     def release(self, event_id: str, note: str) -> HoldView:
         return self._decide(event_id, HoldStatus.RELEASED, note, actor=self._actor)

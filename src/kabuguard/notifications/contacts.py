@@ -61,6 +61,8 @@ class Profile:
         return dataclasses.replace(self, devices=devices)
 
 
+# The errors below never quote the value: they reach logs and outbox.last_error, and a
+# contact detail must not (`outbox list` promises no addresses).
 def normalise_email(value: str) -> str:
     """An address we can send to: ASCII, one @, a dotted domain (lower-cased)."""
     text = value.strip()
@@ -68,10 +70,10 @@ def normalise_email(value: str) -> str:
     try:
         domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise InvalidContact("email", f"{value!r} has an invalid domain") from None
+        raise InvalidContact("email", "the domain is not a valid name") from None
     address = f"{local}@{domain}"
     if len(address) > 254 or not _EMAIL.match(address) or ".." in address:
-        raise InvalidContact("email", f"{value!r} is not a valid e-mail address")
+        raise InvalidContact("email", "not a valid e-mail address")
     return address
 
 
@@ -81,9 +83,7 @@ def normalise_phone(value: str) -> str:
     if re.fullmatch(r"0[1-9][0-9]{8,9}", digits):
         digits = "+81" + digits[1:]
     if not _PHONE.match(digits):
-        raise InvalidContact(
-            "phone", f"{value!r} is not a phone number; use E.164, e.g. +819012345678"
-        )
+        raise InvalidContact("phone", "not a phone number; use E.164, e.g. +819012345678")
     return digits
 
 
@@ -112,6 +112,14 @@ def mask_email(address: str) -> str:
 def mask_tail(number: str) -> str:
     """All but the last four characters hidden: phone and account numbers."""
     return "*" * max(len(number) - 4, 0) + number[-4:]
+
+
+def masked_in(text: str, contact: str, mask: str) -> str:
+    """`text` with `contact` (in any case) replaced by `mask`: a server's answer may quote
+    the recipient, and that answer is logged and kept as the outbox row's last error."""
+    if not contact:
+        return text
+    return re.sub(re.escape(contact), lambda _: mask, text, flags=re.IGNORECASE)
 
 
 def load_profiles(connection: Connection, customer_ids: Iterable[str]) -> dict[str, Profile]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import select, update
@@ -24,7 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from kabuguard.config import Settings
 from kabuguard.db import Database
-from kabuguard.decisions.interfaces import DecisionError
+from kabuguard.decisions.interfaces import (
+    ERROR_STATUS,
+    AnsweredByWriter,
+    DecisionError,
+    IdempotencyConflict,
+)
 from kabuguard.decisions.writer import Committer
 from kabuguard.notifications.kinds import Locale
 from kabuguard.notifications.models import OutboxRow
@@ -34,6 +41,11 @@ from kabuguard.risk.events import Channel, CustomerLock, Initiator
 router = APIRouter(tags=["freeze link"], include_in_schema=False)
 ACTOR = "customer:freeze-link"
 _MAX_FORM_BYTES = 1024
+# What planner.freeze_token makes: the row's idempotency key (64 hex digits), a dot and
+# secrets.token_urlsafe(32). Anything else names no link and never reaches the database
+# (PostgreSQL refuses a NUL in a query parameter: that was a 500).
+_TOKEN = re.compile(r"[0-9a-f]{64}\.[A-Za-z0-9_-]{43}")
+_CONFLICT_STATUS, _CONFLICT_CODE = ERROR_STATUS[IdempotencyConflict]
 
 STYLE = (
     "body{margin:0;padding:24px;font-family:sans-serif;font-size:22px;line-height:1.7;"
@@ -100,6 +112,8 @@ class FreezeLink:
 
 def find_link(database: Database, token: str) -> FreezeLink | None:
     """The link a token names, if its secret matches (compared in constant time)."""
+    if not _TOKEN.fullmatch(token):
+        return None
     key, _, secret = token.partition(".")
     query = select(
         OutboxRow.id,
@@ -129,9 +143,14 @@ def mark_used(database: Database, link: FreezeLink, now: datetime) -> None:
         )
 
 
+def lock_event_id(token: str) -> str:
+    """The lock's event id, the same for every submit through one link."""
+    return f"freeze-{token.partition('.')[0][:40]}"
+
+
 def lock_event(link: FreezeLink, token: str, now: datetime, request: Request) -> CustomerLock:
     return CustomerLock(
-        event_id=f"freeze-{token.partition('.')[0][:40]}",
+        event_id=lock_event_id(token),
         occurred_at=now,
         customer_id=link.customer_id,
         channel=Channel.WEB,
@@ -162,16 +181,32 @@ async def lock(request: Request, token: str) -> Response:
     committer: Committer = request.app.state.committer
     try:
         await committer.submit(lock_event(link, token, now, request), ACTOR)
-    except DecisionError:
-        return _page(request, LinkState.FAILED, link, token)
+    except DecisionError as error:
+        if not _already_submitted(error):
+            return _page(request, LinkState.FAILED, link, token)
     await run_in_threadpool(mark_used, request.app.state.database, link, now)
     return _page(request, LinkState.LOCKED, link, token)
 
 
+def _already_submitted(error: DecisionError) -> bool:
+    """The link's lock is stored already, with another time: a double submit, or a crash
+    between the submit and `mark_used`. The event id is the link's own, so it is locked."""
+    if isinstance(error, AnsweredByWriter):  # the writer in its own process (ADR 0008)
+        return error.status == _CONFLICT_STATUS and _error_code(error.body) == _CONFLICT_CODE
+    return isinstance(error, IdempotencyConflict)
+
+
+def _error_code(body: bytes) -> object:
+    try:
+        answer = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
 async def _link(request: Request, token: str) -> tuple[FreezeLink | None, datetime]:
     now: datetime = request.app.state.clock()
-    if not 100 <= len(token) <= 120:
-        return None, now
     return await run_in_threadpool(find_link, request.app.state.database, token), now
 
 

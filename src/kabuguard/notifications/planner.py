@@ -232,7 +232,7 @@ def _insert_rows(connection: Connection, rows: list[tuple[Any, ...]], now: datet
 
 def _usable(channel: ChannelKind, value: str) -> str:
     """The normalised value; one that does not validate is kept as sent, so the failed delivery
-    shows up as a dead letter naming it rather than the change vanishing silently."""
+    shows up as a dead letter rather than the change vanishing silently."""
     try:
         return normalised(channel, value)
     except InvalidContact:

@@ -27,6 +27,7 @@ from kabuguard.notifications.schemas import (
 router = APIRouter(prefix="/v1/customers/{customer_id}", tags=["notifications"])
 _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 403, 422)}
 CustomerId = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]*$")]
+MAX_ID = 2**63 - 1  # ids are BIGINT: a larger cursor is a 422, not a driver overflow (500)
 T = TypeVar("T")
 
 
@@ -53,7 +54,7 @@ async def inbox(
     request: Request,
     customer_id: CustomerId,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> InboxOut:
     key = authorize(request, Scope.DECISIONS_READ)
     rows = await _with_settings(

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Literal
 
 from kabuguard.notifications.channels.smtp_wire import transact
-from kabuguard.notifications.contacts import normalise_email
+from kabuguard.notifications.contacts import mask_email, masked_in, normalise_email
 from kabuguard.notifications.interfaces import (
     DeliveryFailure,
     InvalidContact,
@@ -120,7 +120,7 @@ class SmtpChannel:
     def send_staged(self, message: OutboundMessage, turn: Turn) -> None:
         try:
             recipient = normalise_email(message.recipient)
-        except InvalidContact as error:
+        except InvalidContact as error:  # its text names no address: the reason is logged
             raise PermanentFailure(f"invalid address: {error}") from None
         data = build_email(message, self._config)
         try:
@@ -194,22 +194,25 @@ class _Alone:
 
 
 def _failure(error: Exception, recipient: str) -> tuple[DeliveryFailure, bool]:
-    """What a failed exchange means for the message, and whether its connection serves on."""
+    """What a failed exchange means for the message, and whether its connection serves on.
+    Servers quote the recipient in their replies ("<taro@example.jp>: no such user"); the
+    reason is logged and kept on the outbox row, so the address in it is masked."""
+
+    def text(reply: bytes | str) -> str:
+        return masked_in(_text(reply), recipient, mask_email(recipient))
+
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, reply = error.recipients[recipient]
-        return _by_code(code, f"recipient refused: {code} {_text(reply)}"), True
+        return _by_code(code, f"recipient refused: {code} {text(reply)}"), True
     if isinstance(error, smtplib.SMTPDataError):
-        reason = f"message refused: {error.smtp_code} {_text(error.smtp_error)}"
+        reason = f"message refused: {error.smtp_code} {text(error.smtp_error)}"
         return _by_code(error.smtp_code, reason), True
     if isinstance(error, smtplib.SMTPSenderRefused):
         # A refused sender is our configuration, not this message: retry, never drop.
-        reason = f"sender refused: {error.smtp_code} {_text(error.smtp_error)}"
+        reason = f"sender refused: {error.smtp_code} {text(error.smtp_error)}"
         return TransientFailure(reason), False
-    return _unavailable(error), False
-
-
-def _unavailable(error: Exception) -> TransientFailure:
-    return TransientFailure(f"SMTP server unavailable: {type(error).__name__}: {error}")
+    reason = f"SMTP server unavailable: {type(error).__name__}: {error}"
+    return TransientFailure(text(reason)), False
 
 
 def _by_code(code: int, reason: str) -> PermanentFailure | TransientFailure:

@@ -13,7 +13,7 @@ from datetime import datetime
 import httpx
 import orjson
 
-from kabuguard.notifications.contacts import normalise_phone
+from kabuguard.notifications.contacts import mask_tail, masked_in, normalise_phone
 from kabuguard.notifications.interfaces import (
     InvalidContact,
     OutboundMessage,
@@ -57,7 +57,7 @@ class WebhookChannel:
         status = response.status_code
         if status < 300:
             return
-        reason = f"gateway answered {status}: {response.text[:200]}"
+        reason = f"gateway answered {status}: {_masked(response.text[:200], message)}"
         if status >= 500 or status in _RETRYABLE:
             raise TransientFailure(reason, retry_after=_retry_after(response))
         raise PermanentFailure(reason)
@@ -71,7 +71,7 @@ def _payload(message: OutboundMessage) -> dict[str, object]:
     if message.channel is ChannelKind.SMS:
         try:
             to = normalise_phone(message.recipient)
-        except InvalidContact as error:
+        except InvalidContact as error:  # its text names no number: the reason is logged
             raise PermanentFailure(f"invalid phone number: {error}") from None
     return {
         "idempotency_key": message.idempotency_key,
@@ -84,6 +84,22 @@ def _payload(message: OutboundMessage) -> dict[str, object]:
         "text": message.text,
         "occurred_at": message.occurred_at.isoformat(),
     }
+
+
+def _masked(text: str, message: OutboundMessage) -> str:
+    """A gateway's answer may quote the number; the reason is logged and kept on the row."""
+    if message.channel is not ChannelKind.SMS:
+        return text
+    for number in {message.recipient.strip(), _e164(message.recipient)} - {""}:
+        text = masked_in(text, number, mask_tail(number))
+    return text
+
+
+def _e164(number: str) -> str:
+    try:
+        return normalise_phone(number)
+    except InvalidContact:
+        return ""
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -20,7 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from starlette.types import ASGIApp
 
 from kabuguard import migrations
 from kabuguard.apikeys import services as apikeys
@@ -147,15 +149,8 @@ def serve(
             # process there, before the writer is stopped in order below.
             signal.signal(signal.SIGTERM, _exit_on_signal)
             _start(writer)
-        config = uvicorn.Config(
-            create_app(settings, writer=writer, policies=policies),
-            host=bind_host,
-            port=bind_port,
-            log_config=None,
-            access_log=False,
-            http="httptools",
-            loop="uvloop",
-        )
+        app = create_app(settings, writer=writer, policies=policies)
+        config = server_config(app, bind_host, bind_port, settings)
         _AnnouncingServer(config, _welcome(bind_host, bind_port, settings)).run()
     finally:
         if writer is not None:
@@ -213,13 +208,30 @@ class _AnnouncingServer(uvicorn.Server):
             print(self._banner, file=sys.stderr, flush=True)
 
 
+def server_config(app: ASGIApp, host: str, port: int, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        http="httptools",
+        loop="uvloop",
+        # Clients' addresses from X-Forwarded-For, from these proxies only: behind a load
+        # balancer every customer otherwise shares its address, and one network's failed
+        # logins would throttle them all.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+
+
 def _welcome(host: str, port: int, settings: Settings) -> str:
     base = f"http://{host}:{port}"
     # Passkeys are bound to a domain name, never an IP address: the pages live on the public URL.
     pages = settings.public_base_url.rstrip("/")
     signup = f"{pages}/auth/signup" if settings.auth_open_signup else "`kabuguard customer create`"
     return (
-        f"\nkabuguard is running on {base} (database: {settings.database_url})\n"
+        f"\nkabuguard is running on {base} (database: {_shown(settings.database_url)})\n"
         f"  API docs       {base}/docs\n"
         f"  Hosted pages   {pages}/auth/login   (new customer: {signup})\n"
         f"  Event schema   {base}/v1/schema/events\n"
@@ -230,6 +242,11 @@ def _welcome(host: str, port: int, settings: Settings) -> str:
         f"                 or open {signup} in a browser, then add a passkey\n"
         "  Stop           Ctrl+C\n"
     )
+
+
+def _shown(database_url: str) -> str:
+    """The URL without its password: the banner goes to stderr, and so to the journal."""
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 @db_app.command("upgrade")

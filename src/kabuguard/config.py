@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # `serve` decides events in a writer process of its own, so that the server's threads and
     # the writer do not share one interpreter lock (ADR 0008); false: one process, as before.
     writer_process: bool = True
+    # Proxies (load balancer, TLS terminator) whose X-Forwarded-For is trusted for the client's
+    # address: comma-separated addresses or networks, or "*" when only the proxy can reach
+    # the service. Behind an untrusted proxy every customer shares one address.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -11,15 +11,19 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
+from kabuguard.audit.chain import AuditKind
+from kabuguard.audit.models import AuditEntry
 from kabuguard.db import Database
 from kabuguard.decisions.services import DecisionService, Policies, Submitted
+from kabuguard.lists.services import ListService
 from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
+from kabuguard.risk.guard_policy import HaltMode
 from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.policy import Policy
-from kabuguard.risk.signals import ParsedIP, Signals
+from kabuguard.risk.signals import ParsedIP, Signals, SymbolHalt
 from kabuguard.risk.trading import buyer_weight
 from kabuguard.state.guard import SWEEP_FLOOR, CustomerRecord, GuardChanges, GuardMemory
 from kabuguard.state.guard_codec import dump_record, load_record
@@ -34,6 +38,7 @@ from kabuguard.state.guard_models import (
 from kabuguard.state.guard_sql import SqlGuardStore, _keyed_rows, keys_for
 from kabuguard.state.login import Changes
 from kabuguard.state.memory import MemoryState
+from kabuguard.state.sql import SqlState
 from tests import factories
 from tests.state.test_conformance import Impl, impl  # noqa: F401 - the shared fixture
 
@@ -191,15 +196,61 @@ def test_a_private_address_shared_behind_a_nat_is_not_pivoted_on() -> None:
 
 
 def test_an_applying_policy_halts_buys_of_the_symbol() -> None:
-    policy = _coordination_policy()
-    knobs = replace(policy.guard.coordination, halt=type(policy.guard.coordination.halt)("apply"))
-    policy = replace(policy, guard=replace(policy.guard, coordination=knobs))
+    policy = _applying_policy()
     state = MemoryState(guard=GuardMemory(policy))
     _buyers(state, policy)
     later = factories.typed(factories.order("c-5", minutes=20, limit_price="2505"))
     verdict = judge(later, state.signals_for(later), policy)
     assert ReasonCode.ORDER_SYMBOL_HALTED in _codes(verdict)
     assert verdict.outcome is Outcome.DENY
+
+
+def _applying_policy() -> Policy:
+    policy = _coordination_policy()
+    knobs = replace(policy.guard.coordination, halt=HaltMode.APPLY)
+    return replace(policy, guard=replace(policy.guard, coordination=knobs))
+
+
+def test_an_applied_halt_never_shortens_a_staff_halt_in_memory() -> None:
+    policy = _applying_policy()
+    state = MemoryState(guard=GuardMemory(policy))
+    staff = SymbolHalt("7203", "TSE", "hijack wave: until lifted", None)
+    state.halt_symbol(staff)
+    _buyers(state, policy)
+    assert state.halts(factories.BASE_TIME + timedelta(days=30)) == [staff]
+    assert state.automatic_halts == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("staff_first", [False, True], ids=["no-staff-halt", "staff-halt"])
+def test_an_applied_halt_is_audited_as_a_list_change_and_keeps_a_staff_halt(
+    database: Database, staff_first: bool
+) -> None:
+    policy = _applying_policy()
+    events: list[Event] = []
+    _buyers(MemoryState(guard=GuardMemory(policy)), policy, events)
+    staff = SymbolHalt("7203", "TSE", "hijack wave: until lifted", None)
+    if staff_first:
+        with database.write() as session:
+            ListService(session, actor="staff:a", at=factories.BASE_TIME).halt(staff)
+    service = DecisionService(database, Policies(policy), clock=lambda: factories.BASE_TIME,
+                              max_future_skew=timedelta(days=3650))  # fmt: skip
+    for event in events:  # one group each, as they would arrive
+        assert isinstance(service.decide_many([(event, "t")])[0], Submitted)
+    with database.read() as session:
+        halts = SqlState(session).halts(factories.BASE_TIME + timedelta(days=1))
+        added = session.execute(
+            select(AuditEntry.actor, AuditEntry.subject).where(
+                AuditEntry.kind == AuditKind.LIST_HALTED_SYMBOL_ADDED.value
+            )
+        ).all()
+    if staff_first:
+        assert halts == [staff]
+        assert [tuple(row) for row in added] == [("staff:a", "TSE:7203")]
+    else:
+        [halt] = halts
+        assert halt.reason.startswith("coordination case")
+        assert [tuple(row) for row in added] == [("system:coordination", "TSE:7203")]
 
 
 @pytest.mark.parametrize("unsaved", [False, True])

@@ -42,6 +42,7 @@ from kabuguard.decisions.records import (
     loads,
 )
 from kabuguard.hotsql import insert_many, select_in
+from kabuguard.lists.services import halt_entry
 from kabuguard.notifications.planner import NoticeBatch, NoticePlanner
 from kabuguard.parsing import ApiError, parse_event
 from kabuguard.risk.engine import decide
@@ -52,6 +53,7 @@ from kabuguard.state.sql import ListCache, SqlBatch
 Clock = Callable[[], datetime]
 
 log = logging.getLogger(__name__)
+COORDINATION = "system:coordination"  # the actor of buy-halts a coordination alert applies
 
 # Built once: constructing statements per call costs more than running them.
 _DECISIONS = select(DecisionRow).where(DecisionRow.event_id.in_(bindparam("ids", expanding=True)))
@@ -278,7 +280,12 @@ class _Writes:
         connection = session.connection()
         insert_many(connection, EventRow, self.events)
         insert_many(connection, DecisionRow, [_decision_row(d, now) for d in self.decisions])
-        state.flush()
+        for halt in state.flush():  # a list change, audited as staff's are
+            subject = f"{halt.market}:{halt.symbol}"
+            entry = halt_entry(halt)
+            self.audit.append(
+                audit.NewEntry(AuditKind.LIST_HALTED_SYMBOL_ADDED, COORDINATION, subject, entry)
+            )
         enqueued = self.notices.flush(session, now) if self.notices is not None else 0
         audit.append_many(session, self.audit, at=now)
         return enqueued

@@ -22,11 +22,12 @@ class ListService:
 
     def halt(self, halt: SymbolHalt) -> None:
         self._state.halt_symbol(halt)
-        self._audit(AuditKind.LIST_HALTED_SYMBOL_ADDED, f"{halt.market}:{halt.symbol}", _halt(halt))
+        subject = f"{halt.market}:{halt.symbol}"
+        self._audit(AuditKind.LIST_HALTED_SYMBOL_ADDED, subject, halt_entry(halt))
 
     def lift(self, symbol: str, market: str) -> SymbolHalt:
         lifted = self._state.lift_halt(symbol, market)
-        self._audit(AuditKind.LIST_HALTED_SYMBOL_REMOVED, f"{market}:{symbol}", _halt(lifted))
+        self._audit(AuditKind.LIST_HALTED_SYMBOL_REMOVED, f"{market}:{symbol}", halt_entry(lifted))
         return lifted
 
     def halts(self) -> list[SymbolHalt]:
@@ -55,7 +56,7 @@ class ListService:
         )
 
 
-def _halt(halt: SymbolHalt) -> dict[str, Any]:
+def halt_entry(halt: SymbolHalt) -> dict[str, Any]:
     return {
         "symbol": halt.symbol,
         "market": halt.market,

@@ -64,7 +64,6 @@ class GuardChanges:
     accounts: set[str] = field(default_factory=set)
     cases: list[Case] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
-    halts: list[SymbolHalt] = field(default_factory=list)
 
 
 @dataclass
@@ -289,7 +288,6 @@ class GuardMemory:
                 order.symbol, order.market, f"coordination case {case.case_id}", halt_until
             )
             self.halts.append(halt)
-            self.changes.halts.append(halt)
 
     def _touch(self, event: Event, customer: str, login: LoginSignals | None, at: int) -> None:
         keys = pivot_keys(event, login)

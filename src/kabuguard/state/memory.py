@@ -42,6 +42,7 @@ class MemoryState:
         self._blocked: dict[IPNetwork, BlockedNetwork] = {}
         self._index = NetworkIndex(())
         self.instruments: dict[tuple[str, str], Instrument | Price] = {}
+        self.automatic_halts: list[SymbolHalt] = []  # applied by coordination, to be stored
 
     @classmethod
     def load(
@@ -94,7 +95,7 @@ class MemoryState:
         self.login.record(event, verdict)
         self.guard.record(event, verdict)
         for halt in self.guard.take_halts():  # a coordination alert applied a buy-halt
-            self.halt_symbol(halt)
+            self._apply_automatic(halt)
         effects = effects_of(event, verdict, self.lock_of(event.customer_id))
         customer = effects.customer_id
         if customer is not None:
@@ -111,6 +112,7 @@ class MemoryState:
         if not self._keep_changes:
             self.login.forget_changes()
             self.guard.forget_changes()
+            self.automatic_halts.clear()
 
     def lock_of(self, customer_id: str | None) -> CustomerLockState | None:
         return self._locks.get(customer_id) if customer_id is not None else None
@@ -153,6 +155,16 @@ class MemoryState:
             (b for b in self._blocked.values() if b.until is None or b.until > at),
             key=lambda b: (b.network.version, str(b.network)),
         )
+
+    def _apply_automatic(self, halt: SymbolHalt) -> None:
+        """A coordination alert's halt never shortens one in force, e.g. staff's "until
+        lifted": it would end the staff halt silently when its own hours ran out."""
+        assert halt.until is not None  # automatic halts always end
+        held = self._halt_at(halt.symbol, halt.market, halt.until)
+        if held is not None and (held.until is None or held.until >= halt.until):
+            return
+        self.halt_symbol(halt)
+        self.automatic_halts.append(halt)
 
     def _halt_at(self, symbol: str, market: str, at: datetime) -> SymbolHalt | None:
         halt = self._halts.get((market, symbol))

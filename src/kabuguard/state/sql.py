@@ -199,8 +199,9 @@ class SqlBatch:
     def active_restrictions(self, customer_id: str, at: datetime) -> tuple[Restriction, ...]:
         return self._memory.active_restrictions(customer_id, at)
 
-    def flush(self) -> None:
-        """Write what the batch changed, in event order (the events' rows must exist first)."""
+    def flush(self) -> list[SymbolHalt]:
+        """Write what the batch changed, in event order (the events' rows must exist first).
+        Returns the buy-halts coordination alerts applied, for the audit log."""
         connection = self._session.connection()
         restrictions: list[dict[str, Any]] = []
         for event_id, effects in self._pending:
@@ -220,10 +221,12 @@ class SqlBatch:
             connection.execute(_INSERT_RESTRICTION, restrictions)
         if self._latest is not None:
             self._login.save(self._memory.login, self._latest)
-            for halt in self._memory.guard.changes.halts:  # applied by a coordination alert
-                SqlState(self._session).halt_symbol(halt)
             self._guard.save(self._memory.guard, self._latest)
+        halts, self._memory.automatic_halts = self._memory.automatic_halts, []
+        for halt in halts:
+            SqlState(self._session).halt_symbol(halt)
         self._pending.clear()
+        return halts
 
     def _load_locks(self, customers: list[str]) -> dict[str, CustomerLockState]:
         columns = ("customer_id", "since", "initiated_by", "reason")

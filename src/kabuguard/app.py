@@ -126,6 +126,7 @@ def create_app(
         database, settings.api_key_pepper.get_secret_value().encode()
     )
     app.state.cipher = cipher_from(settings)
+    app.state.policies = policies  # the live one's session length reaches the auth pages
     app.state.decisions = _decision_service(
         settings, database, policies, clock, on_enqueued=dispatcher.wake.set
     )

@@ -136,14 +136,26 @@ class Auth:
         token: str = reply.json()["session_token"]
         return token
 
-    def code(self, customer: Customer, login_token: str, factor: str, code: str) -> httpx.Response:
+    def code(
+        self, customer: Customer, login_token: str, factor: str, code: str, **client: str
+    ) -> httpx.Response:
         body = {
             "login_token": login_token,
             "factor": factor,
             "code": code,
-            "client": customer.client(),
+            "client": customer.client() | client,
         }
         return self.http.post("/v1/auth/login/code", json=body)
+
+    def email_login(self, customer: Customer, **client: str) -> httpx.Response:
+        """Password, then an e-mail code, both from `client` (e.g. ip=...): the session."""
+        pending = self.password(customer, **client)
+        assert pending.status_code == 200, pending.text
+        token = pending.json()["login_token"]
+        body = {"login_token": token, "client": customer.client() | client}
+        assert self.http.post("/v1/auth/login/email-code", json=body).status_code == 200
+        code = last_code(self.server.database, customer.customer_id)
+        return self.code(customer, token, "email_otp", code, **client)
 
 
 def last_code(database: Database, customer_id: str) -> str:

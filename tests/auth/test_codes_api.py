@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from kabuguard.auth import totp
 from kabuguard.auth.bench import SoftAuthenticator
+from kabuguard.auth.models import AccountRow, PasskeyRow, RecoveryCodeRow
 from kabuguard.db import Database
 from tests.auth.conftest import ORIGIN, Auth, Customer, ServerWith, last_code
 from tests.conftest import FrozenClock
+
+RISK_POLICY = Path(__file__).resolve().parents[2] / "src/kabuguard/risk/default_policy.toml"
 
 
 def _full_session(auth: Auth, customer: Customer) -> dict[str, str]:
@@ -143,3 +148,61 @@ def test_after_the_transition_a_recovery_code_only_enrols_a_new_passkey(
         customer.authenticator = SoftAuthenticator("localhost", ORIGIN)  # the lost one replaced
         auth.register_passkey(customer, token=token)
         assert auth.login_with_passkey(customer)
+
+
+def _credentials(database: Database, customer_id: str) -> tuple[int, bool, int]:
+    """Passkeys, whether an authenticator app is enrolled, recovery codes."""
+    with database.read() as session:
+        passkeys = session.execute(
+            select(func.count()).where(PasskeyRow.customer_id == customer_id)
+        ).scalar_one()
+        account = session.get(AccountRow, customer_id)
+        codes = session.execute(
+            select(func.count()).where(RecoveryCodeRow.customer_id == customer_id)
+        ).scalar_one()
+    assert account is not None
+    return int(passkeys), account.totp_secret is not None, int(codes)
+
+
+def test_a_credential_change_in_a_sell_only_session_is_refused_and_not_stored(
+    server_with: ServerWith, tmp_path: Path, database: Database, clock: FrozenClock
+) -> None:
+    policy = tmp_path / "risk.toml"  # an unparseable IP scores 25: risky, allowed, sell-only
+    policy.write_text(
+        RISK_POLICY.read_text().replace(
+            '"network:ip:unparseable" = 10', '"network:ip:unparseable" = 25'
+        )
+    )
+    with server_with(policy_file=policy) as auth:
+        customer = auth.create()
+        calm = _full_session(auth, customer)
+        spare = SoftAuthenticator("localhost", ORIGIN)
+        first, customer.authenticator = customer.authenticator, spare
+        auth.register_passkey(customer, token=calm["X-Kabuguard-Session"])
+        customer.authenticator = first
+        clock.advance(timedelta(hours=1))
+        risky = auth.email_login(customer, ip="not-an-ip")
+        assert risky.status_code == 200, risky.text
+        headers = auth.session_headers(risky.json()["session_token"], customer.device)
+        before = _credentials(database, customer.customer_id)
+
+        customer.authenticator = SoftAuthenticator("localhost", ORIGIN)
+        options = auth.http.post("/v1/auth/passkeys/registration/options", headers=headers)
+        credential = customer.authenticator.create(options.json()["public_key"])
+        body = {"challenge_id": options.json()["challenge_id"], "credential": credential}
+        added = auth.http.post("/v1/auth/passkeys/registration", json=body, headers=headers)
+        removed = auth.http.delete(f"/v1/auth/passkeys/{spare.credential_id}", headers=headers)
+        secret = auth.http.post("/v1/auth/totp", headers=headers).json()["secret"]
+        code = totp.code_at(secret, totp.step_at(clock()))
+        confirmed = auth.http.post("/v1/auth/totp/confirm", json={"code": code}, headers=headers)
+        recovery = auth.http.post("/v1/auth/recovery-codes", headers=headers)
+        for refused in (added, removed, confirmed, recovery):
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "change_refused"
+            assert "session:login:risky" in refused.json()["error"]["message"]
+        assert _credentials(database, customer.customer_id) == before == (2, False, 0)
+
+        # The same change from a calm passkey session goes through.
+        customer.authenticator = first
+        calm = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+        assert auth.http.post("/v1/auth/recovery-codes", headers=calm).status_code == 200

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 import typer
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from kabuguard.auth.command import register
+from kabuguard.auth.models import AccountRow, SessionRow
+from kabuguard.db import Database
 from tests.auth.conftest import Auth, Customer
+from tests.conftest import FrozenClock
 from tests.factories import instrument, lock, order
 
 
@@ -79,6 +85,63 @@ def test_a_lock_from_any_path_ends_every_session(auth: Auth) -> None:
     assert staff_lock.status_code == 409  # type: ignore[attr-defined]
 
 
+def test_a_session_issued_while_a_self_lock_ended_every_session_is_refused_for_good(
+    auth: Auth, database: Database, clock: FrozenClock
+) -> None:
+    customer = auth.create()
+    auth.register_passkey(customer)
+    # A login read "not locked" and issues its session after the lock's revoke-all ran: only
+    # the lock's first half, the account's self-lock, is left to tell.
+    headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+    clock.advance(timedelta(seconds=1))
+    _self_lock(database, customer.customer_id, clock())
+    assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
+    clock.advance(timedelta(seconds=1))
+    assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
+    assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
+
+
+def test_an_unlock_does_not_revive_a_session_begun_before_the_lock(
+    auth: Auth, database: Database, clock: FrozenClock
+) -> None:
+    customer = auth.create()
+    auth.register_passkey(customer)
+    headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+    clock.advance(timedelta(seconds=1))
+    # The racing session was not used while locked.
+    _self_lock(database, customer.customer_id, clock())
+    clock.advance(timedelta(seconds=1))
+    assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
+    assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
+    fresh = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+    assert auth.http.get("/v1/auth/session", headers=fresh).status_code == 200
+
+
+def test_a_raced_session_presented_after_an_unlock_ends_only_sessions_begun_before_the_lock(
+    auth: Auth, database: Database, clock: FrozenClock
+) -> None:
+    customer = auth.create()
+    auth.register_passkey(customer)
+    raced = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+    clock.advance(timedelta(seconds=1))
+    # The raced session escaped the lock's revoke-all.
+    _self_lock(database, customer.customer_id, clock())
+    clock.advance(timedelta(seconds=1))
+    assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
+    fresh = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+
+    assert auth.http.get("/v1/auth/session", headers=raced).status_code == 401
+    assert auth.http.get("/v1/auth/session", headers=fresh).status_code == 200
+    with database.read() as session:
+        revoked = session.execute(
+            select(SessionRow.revoked_reason)
+            .where(SessionRow.customer_id == customer.customer_id)
+            .order_by(SessionRow.id)
+        ).scalars()
+        # onboarding (ended by enrolling), the raced one, the one after the unlock
+        assert list(revoked) == ["passkey_enrolled", "customer_locked", None]
+
+
 @pytest.fixture
 def cli(settings: object, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     for name, value in settings.model_dump().items():  # type: ignore[attr-defined]
@@ -105,3 +168,13 @@ def test_staff_unlock_needs_two_different_operators(auth: Auth, cli: CliRunner) 
     audit = cli.invoke(app, ["customer", "create", "hanako", "--password", "short"])
     assert audit.exit_code == 1
     assert "at least 10" in audit.output
+
+
+def _self_lock(database: Database, customer_id: str, at: datetime) -> None:
+    """The customer's login lock, set straight in the row: as if it landed mid-request."""
+    with database.write() as session:
+        session.execute(
+            update(AccountRow)
+            .where(AccountRow.customer_id == customer_id)
+            .values(self_lock="login", self_locked_at=at)
+        )

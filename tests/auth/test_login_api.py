@@ -11,13 +11,28 @@ from kabuguard.audit.models import AuditEntry
 from kabuguard.auth.models import AccountRow, SessionRow
 from kabuguard.db import Database
 from kabuguard.notifications.models import OutboxRow
+from tests import factories
 from tests.auth.conftest import Auth, ServerWith, last_code
+from tests.conftest import FrozenClock
+
+SEOUL = "121.163.55.136"  # abroad: a first login from here is risky (20) but allowed
+DOCOMO = "1.79.158.24"
 
 
 def _events(auth: Auth, customer_id: str) -> list[dict[str, Any]]:
     reply = auth.http.get(f"/v1/customers/{customer_id}/timeline")
     assert reply.status_code == 200
     return [item["event"] for item in reply.json()["items"]]
+
+
+def _logins(auth: Auth, customer_id: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    reply = auth.http.get(f"/v1/customers/{customer_id}/timeline")
+    assert reply.status_code == 200
+    return [
+        (item["event"], item["decision"])
+        for item in reply.json()["items"]
+        if item["event"]["type"] == "login_attempt"
+    ]
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(auth: Auth) -> None:
@@ -203,3 +218,68 @@ def test_a_credential_nested_hundreds_deep_is_a_4xx(auth: Auth) -> None:
     body = {"challenge_id": "x", "client": {"device_id": "device-01"}, "credential": {"a": deep}}
     reply = auth.http.post("/v1/auth/passkeys/login", json=body)
     assert 400 <= reply.status_code < 500, reply.text
+
+
+def test_every_step_of_a_login_and_its_session_carry_one_engine_session_id(auth: Auth) -> None:
+    customer = auth.create()
+    logged_in = auth.email_login(customer)
+    assert logged_in.status_code == 200, logged_in.text
+    engine_id = logged_in.json()["session"]["event_session_id"]
+    assert engine_id
+    steps = {event["step"]: event["session_id"] for event, _ in _logins(auth, customer.customer_id)}
+    assert steps == {"password": engine_id, "second_factor": engine_id}
+    headers = auth.session_headers(logged_in.json()["session_token"], customer.device)
+    assert (
+        auth.http.get("/v1/auth/session", headers=headers).json()["event_session_id"] == engine_id
+    )
+
+    auth.register_passkey(customer, logged_in.json()["session_token"])
+    passwordless = auth.login_with_passkey(customer)
+    session = auth.http.get(
+        "/v1/auth/session", headers=auth.session_headers(passwordless, customer.device)
+    ).json()
+    passkey_steps = [
+        event["session_id"]
+        for event, _ in _logins(auth, customer.customer_id)
+        if event["step"] == "passkey"
+    ]
+    assert passkey_steps == [session["event_session_id"]]
+    assert session["event_session_id"] != engine_id  # another login, another session
+
+
+def test_a_risky_but_allowed_login_opens_a_sell_only_session(
+    auth: Auth, clock: FrozenClock
+) -> None:
+    customer = auth.create()
+    logged_in = auth.email_login(customer, ip=SEOUL)
+    assert logged_in.status_code == 200, logged_in.text
+    assert logged_in.json()["session"]["scope"] == "full"  # allowed: the engine did not challenge
+    password = next(d for e, d in _logins(auth, customer.customer_id) if e["step"] == "password")
+    assert "session:login:risky" in [reason["code"] for reason in password["reasons"]]
+
+    # The broker tags the session's orders with its engine session id: a buy is refused.
+    assert auth.http.post("/v1/events", json=factories.instrument()).status_code == 200
+    buy = factories.order(
+        customer.customer_id,
+        occurred_at=clock().isoformat(),
+        session_id=logged_in.json()["session"]["event_session_id"],
+        ip=SEOUL,
+    )
+    decided = auth.http.post("/v1/events", json=buy).json()
+    assert decided["outcome"] == "deny"
+    assert "session:login:risky" in [reason["code"] for reason in decided["reasons"]]
+
+
+def test_a_code_entered_from_another_network_than_the_password_is_a_relay(auth: Auth) -> None:
+    customer = auth.create()
+    pending = auth.password(customer, ip=SEOUL)
+    assert pending.status_code == 200, pending.text
+    token = pending.json()["login_token"]
+    body = {"login_token": token, "client": customer.client(DOCOMO)}
+    assert auth.http.post("/v1/auth/login/email-code", json=body).status_code == 200
+    code = last_code(auth.server.database, customer.customer_id)
+    relayed = auth.code(customer, token, "email_otp", code, ip=DOCOMO)
+    assert relayed.status_code == 403
+    assert relayed.json()["error"]["code"] == "factor_not_allowed"  # a passkey, or nothing
+    second = next(d for e, d in _logins(auth, customer.customer_id) if e["step"] == "second_factor")
+    assert "login:relay:factor_network" in [reason["code"] for reason in second["reasons"]]

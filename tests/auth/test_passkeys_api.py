@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from kabuguard.audit.models import AuditEntry
 from kabuguard.auth.bench import SoftAuthenticator
+from kabuguard.auth.webauthn import b64
 from kabuguard.db import Database
 from tests.auth.conftest import ORIGIN, Auth, Customer, ServerWith
 from tests.conftest import FrozenClock
@@ -143,3 +145,25 @@ def test_a_risk_challenge_for_a_passkey_is_obeyed_during_the_transition(
         )
         assert done.status_code == 200, done.text
         assert done.json()["session"]["factor"] == "passkey"
+
+
+@pytest.mark.parametrize(("length", "status"), [(1023, 201), (1024, 400)])
+def test_a_credential_id_longer_than_webauthn_allows_is_a_4xx(
+    auth: Auth, length: int, status: int
+) -> None:
+    customer = auth.create()
+    customer.authenticator.credential_id = b64(os.urandom(length))
+    headers = auth.session_headers(customer.enrolment_token, customer.device)
+    options = auth.http.post("/v1/auth/passkeys/registration/options", headers=headers).json()
+    body = {
+        "challenge_id": options["challenge_id"],
+        "credential": customer.authenticator.create(options["public_key"]),
+    }
+    reply = auth.http.post("/v1/auth/passkeys/registration", json=body, headers=headers)
+    assert reply.status_code == status, reply.text
+    if status == 400:
+        assert reply.json()["error"]["code"] == "passkey_rejected"
+        assert "1023 bytes" in reply.json()["error"]["message"]
+    else:  # the longest id WebAuthn allows is stored, and logs in
+        assert reply.json()["credential_id"] == customer.authenticator.credential_id
+        assert auth.login_with_passkey(customer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,9 +12,12 @@ from sqlalchemy import select
 
 from kabuguard.auth.models import AccountRow
 from kabuguard.db import Database
+from kabuguard.notifications.kinds import Locale
 from kabuguard.pages.web import Cookies
 from kabuguard.pages.words import WORDS
-from tests.auth.conftest import BROWSER, PASSWORD, Auth, last_code
+from tests.auth.conftest import BROWSER, PASSWORD, Auth, Customer, ServerWith, last_code
+
+RISK_POLICY = Path(__file__).resolve().parents[2] / "src/kabuguard/risk/default_policy.toml"
 
 
 @pytest.fixture
@@ -155,3 +159,86 @@ def test_signup_password_and_email_code_then_security_centre_and_lock(
 def _only_customer(database: Database) -> str:
     with database.read() as session:
         return str(session.execute(select(AccountRow.customer_id)).scalar_one())
+
+
+def test_a_change_the_engine_refuses_is_explained_in_the_customers_language(
+    server_with: ServerWith, tmp_path: Path, database: Database
+) -> None:
+    policy = _risky_unknown_network(tmp_path)
+    with (
+        server_with(policy_file=policy) as auth,
+        httpx.Client(base_url=auth.server.url, headers={"user-agent": BROWSER}) as browser,
+    ):
+        customer = auth.create()
+        csrf, done = _login_with_email_code(browser, customer, database)
+        assert done.headers["location"] == "/auth/security"
+        # A risky login's change is paused, said so, with no passkey the customer may lack.
+        refused = browser.post("/auth/recovery-codes", data={"csrf": csrf})
+        assert refused.status_code == 403
+        assert WORDS[Locale.JA]["err_change_paused"].format(hours=12) in refused.text
+        assert WORDS[Locale.JA]["err_change_refused"] not in refused.text
+        english = browser.post("/auth/recovery-codes?lang=en", data={"csrf": csrf})
+        assert WORDS[Locale.EN]["err_change_paused"].format(hours=12) in english.text
+
+
+def test_a_paused_passkey_enrolment_is_explained_to_the_page_script_in_the_customers_language(
+    server_with: ServerWith, tmp_path: Path, database: Database
+) -> None:
+    risk = _risky_unknown_network(tmp_path)
+    after_transition = tmp_path / "auth.toml"  # no passkey yet: an enrolment session
+    after_transition.write_text(
+        'version = "t"\n[required_factor]\nlogin = "phishing_resistant"\norder = "any_mfa"\n'
+        'withdrawal = "phishing_resistant"\npayout_change = "phishing_resistant"\n'
+        'contact_change = "phishing_resistant"\ncredential_change = "phishing_resistant"\n'
+    )
+    with (
+        server_with(policy_file=risk, auth_policy_file=after_transition) as auth,
+        httpx.Client(base_url=auth.server.url, headers={"user-agent": BROWSER}) as browser,
+    ):
+        customer = auth.create()
+        csrf, done = _login_with_email_code(browser, customer, database)
+        assert done.headers["location"] == "/auth/passkeys/new"
+        for lang in Locale:
+            options = browser.post(
+                f"/auth/passkey/register/options?lang={lang.value}",
+                json={},
+                headers={"x-csrf-token": csrf},
+            ).json()
+            body = {
+                "challenge_id": options["challenge_id"],
+                "credential": customer.authenticator.create(options["public_key"]),
+            }
+            refused = browser.post(
+                f"/auth/passkey/register?lang={lang.value}",
+                json=body,
+                headers={"x-csrf-token": csrf},
+            )
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "change_refused"
+            paused = WORDS[lang]["err_change_paused"].format(hours=12)
+            assert refused.json()["error"]["message"] == paused
+
+
+def _risky_unknown_network(tmp_path: Path) -> Path:
+    """A risk policy under which the test browser's unknown network makes a login risky (so
+    its session is sell-only)."""
+    policy = tmp_path / "risk.toml"
+    unknown = '"login:network:unknown" = '
+    policy.write_text(RISK_POLICY.read_text().replace(unknown + "5", unknown + "25"))
+    return policy
+
+
+def _login_with_email_code(
+    browser: httpx.Client, customer: Customer, database: Database
+) -> tuple[str, httpx.Response]:
+    """Password, then an e-mailed code, through the pages: the form's CSRF token and the
+    code step's answer."""
+    csrf = _csrf(browser.get("/auth/login"))
+    form = {"csrf": csrf, "username": customer.username, "password": PASSWORD}
+    assert browser.post("/auth/login", data=form).status_code == 303
+    browser.post("/auth/login/email", data={"csrf": csrf})
+    code = last_code(database, customer.customer_id)
+    done = browser.post(
+        "/auth/login/code", data={"csrf": csrf, "factor": "email_otp", "code": code}
+    )
+    return csrf, done

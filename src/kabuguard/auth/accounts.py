@@ -143,13 +143,11 @@ class Accounts:
         self, customer_id: str, scope: LockScope | None, *, actor: str, now: datetime
     ) -> None:
         kind = AuditKind.AUTH_SELF_LOCK_SET if scope else AuditKind.AUTH_SELF_LOCK_LIFTED
+        # An unlock keeps self_locked_at: sessions begun before the lock stay ended.
+        values = {"self_lock": scope.value, "self_locked_at": now} if scope else {"self_lock": None}
         with self._db.write() as session:
             session.execute(
-                update(AccountRow)
-                .where(AccountRow.customer_id == customer_id)
-                .values(
-                    self_lock=scope.value if scope else None, self_locked_at=now if scope else None
-                )
+                update(AccountRow).where(AccountRow.customer_id == customer_id).values(**values)
             )
             audit.append(
                 session,

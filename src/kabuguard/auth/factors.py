@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from kabuguard.auth import totp
 from kabuguard.auth.interfaces import CodeSender, Conflict, FactorNotAllowed, InvalidCode, NotFound
-from kabuguard.auth.models import AccountRow, EmailCodeRow, RecoveryCodeRow, changed
+from kabuguard.auth.models import AccountRow, EmailCodeRow, Guard, RecoveryCodeRow, changed
 from kabuguard.db import Database
 from kabuguard.notifications.crypto import FieldCipher
 
@@ -30,6 +30,12 @@ class TotpEnrolment:
     secret: str
     uri: str
     qr_svg: str
+
+
+@dataclass(frozen=True, slots=True)
+class TotpConfirmed:
+    sealed: str  # the encrypted secret the code matched
+    step: int  # its time step, used: the same code cannot then log in
 
 
 class Totp:
@@ -50,7 +56,8 @@ class Totp:
         uri = totp.provisioning_uri(secret, username, self._issuer)
         return TotpEnrolment(secret, uri, totp.qr_svg(uri))
 
-    def confirm(self, customer_id: str, code: str, now: datetime) -> None:
+    def check(self, customer_id: str, code: str, now: datetime) -> TotpConfirmed:
+        """The app's first code matches the secret being set up; nothing is stored yet."""
         with self._db.read() as session:
             account = session.get(AccountRow, customer_id)
             pending = account.totp_pending if account else None
@@ -60,12 +67,25 @@ class Totp:
         step = totp.matching_step(secret, code, now)
         if step is None:
             raise InvalidCode("the code does not match; check the app's time and try again")
+        return TotpConfirmed(pending, step)
+
+    def store(self, customer_id: str, confirmed: TotpConfirmed, *, guard: Guard) -> None:
+        """Enrol the checked secret, unless a new set-up replaced it (or it was enrolled)."""
         with self._db.write() as session:
-            session.execute(
+            guard(session)
+            done = changed(
+                session,
                 update(AccountRow)
-                .where(AccountRow.customer_id == customer_id)
-                .values(totp_secret=pending, totp_pending=None, totp_last_step=step)
+                .where(
+                    AccountRow.customer_id == customer_id,
+                    AccountRow.totp_pending == confirmed.sealed,
+                )
+                .values(
+                    totp_secret=confirmed.sealed, totp_pending=None, totp_last_step=confirmed.step
+                ),
             )
+        if not done:
+            raise Conflict("this authenticator-app set-up was replaced or finished; start again")
 
     def enrolled(self, customer_id: str) -> bool:
         with self._db.read() as session:
@@ -192,10 +212,11 @@ class RecoveryCodes:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def replace(self, customer_id: str, now: datetime) -> list[str]:
+    def replace(self, customer_id: str, now: datetime, *, guard: Guard) -> list[str]:
         """Ten new codes, shown once; every earlier code stops working."""
         codes = ["-".join(_chunk(_random_code(16), 4)) for _ in range(RECOVERY_CODES)]
         with self._db.write() as session:
+            guard(session)
             session.execute(
                 delete(RecoveryCodeRow).where(RecoveryCodeRow.customer_id == customer_id)
             )

@@ -28,6 +28,7 @@ def install(app: FastAPI, *, on_enqueued: Callable[[], None]) -> None:
         cipher=state.cipher,
         committer=state.committer,
         notices=notices,
+        session_hours=state.policies.live.login.session_hours,
     )
     app.include_router(routes.router)
     app.include_router(routes.signing_router)

@@ -86,6 +86,29 @@ class LoginRefused(AuthError):
     status, code = 403, "login_refused"
 
 
+class ChangeRefused(AuthError):
+    """The engine did not allow a credential change (challenge, hold or deny): nothing stored.
+
+    `wait_hours` is set when the change is paused because the session's login was risky: the
+    engine lifts that once the login's session period is over, so the customer can wait.
+    """
+
+    status, code = 403, "change_refused"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        outcome: str,
+        reasons: tuple[str, ...] = (),
+        wait_hours: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.reasons = reasons
+        self.wait_hours = wait_hours
+
+
 class SessionRequired(AuthError):
     status, code = 401, "session_required"
 

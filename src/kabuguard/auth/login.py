@@ -4,6 +4,11 @@ Order at the password step (warehouse's check_password): per-source limits first
 account's slot is counted, then argon2 verifies (against a dummy hash for unknown users),
 then the step goes through the decision engine. The answer to the caller is the same for an
 unknown user, a wrong password and a paused password path.
+
+Every step of one login carries the same engine session id (`Pending.event_session`), and the
+session it opens keeps it: the engine remembers the password step's risk under that id, so
+the second step is judged against it (`login:relay:factor_network`) and so is every later
+event the broker tags with it (a risky login's session is sell-only).
 """
 
 from __future__ import annotations
@@ -50,17 +55,19 @@ CODE_FACTORS = (Factor.TOTP, Factor.EMAIL_OTP, Factor.RECOVERY_CODE)
 class Pending:
     """A login after its password step, awaiting the second factor."""
 
-    id: str
+    id: str  # "" for a passwordless login, which has no pending row
     token: str
     customer_id: str
     required: FactorClass
     enrol_only: bool
     factors: tuple[Factor, ...]  # what this customer can use now
     expires_at: datetime
+    event_session: str  # the session_id of this login's events and of the session it opens
 
-    @property
-    def event_session(self) -> str:
-        return f"login-{self.id[:24]}"
+
+def event_session(pending_id: str) -> str:
+    """The engine session id of a pending login: its steps share it, whichever door they use."""
+    return f"login-{pending_id[:24]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,9 @@ class LoginFlow:
         ok, rehash = await to_thread.run_sync(verify_password, stored, password)
         await to_thread.run_sync(self._after_password, ctx, account, slot, ok, rehash)
         customer = account.customer_id if account else None
+        # The pending login's id exists before the step is decided, so the engine files the
+        # step's risk under the session id that the second step and the session will carry.
+        token = secrets.token_urlsafe(32)
         verdict = await p.steps.login(
             ctx,
             customer_id=customer,
@@ -121,12 +131,12 @@ class LoginFlow:
             step=LoginStep.PASSWORD,
             ok=ok,
             factor=None,
-            session_id=None,
+            session_id=event_session(_digest(token)) if ok and account else None,
         )
         if not ok or account is None:
             raise InvalidCredentials()
         _obey(verdict, account)
-        return await to_thread.run_sync(self._pending, ctx, account, verdict)
+        return await to_thread.run_sync(self._pending, ctx, account, verdict, token)
 
     def _after_password(
         self,
@@ -155,14 +165,13 @@ class LoginFlow:
                 account.customer_id, until=until, ip=ctx.origin.ip, now=ctx.now
             )
 
-    def _pending(self, ctx: Context, account: Account, verdict: Verdict) -> Pending:
+    def _pending(self, ctx: Context, account: Account, verdict: Verdict, token: str) -> Pending:
         p = self.p
         challenge = verdict.required if verdict.outcome is Outcome.CHALLENGE else None
         required = p.policy.needed(Action.LOGIN, ctx.now, challenge)
         has_passkey = p.passkeys.count(account.customer_id) > 0
         enrol_only = required is FactorClass.PHISHING_RESISTANT and not has_passkey
         factors = _usable(account, required, has_passkey=has_passkey, enrol_only=enrol_only)
-        token = secrets.token_urlsafe(32)
         row = PendingLoginRow(
             id=_digest(token),
             customer_id=account.customer_id,
@@ -178,7 +187,14 @@ class LoginFlow:
             session.execute(delete(PendingLoginRow).where(PendingLoginRow.expires_at <= ctx.now))
             session.add(row)
         return Pending(
-            row.id, token, account.customer_id, required, enrol_only, factors, row.expires_at
+            row.id,
+            token,
+            account.customer_id,
+            required,
+            enrol_only,
+            factors,
+            row.expires_at,
+            event_session(row.id),
         )
 
     def pending(self, token: str | None, ctx: Context) -> Pending:
@@ -196,7 +212,14 @@ class LoginFlow:
         has_passkey = self.p.passkeys.count(row.customer_id) > 0
         factors = _usable(account, required, has_passkey=has_passkey, enrol_only=row.enrol_only)
         return Pending(
-            row.id, token, row.customer_id, required, row.enrol_only, factors, row.expires_at
+            row.id,
+            token,
+            row.customer_id,
+            required,
+            row.enrol_only,
+            factors,
+            row.expires_at,
+            event_session(row.id),
         )
 
     async def send_email_code(self, ctx: Context, token: str | None) -> datetime:
@@ -278,6 +301,7 @@ class LoginFlow:
                 False,
                 (Factor.PASSKEY,),
                 ctx.now,
+                event_session(secrets.token_hex(12)),  # a passwordless login is one step
             )
             return await self._finish(ctx, pending, Factor.PASSKEY, LoginStep.PASSKEY)
         with self.p.database.read() as session:
@@ -292,6 +316,7 @@ class LoginFlow:
             row.enrol_only,
             (Factor.PASSKEY,),
             row.expires_at,
+            event_session(row.id),
         )
         return await self._finish(ctx, pending, Factor.PASSKEY, LoginStep.SECOND_FACTOR)
 
@@ -307,7 +332,7 @@ class LoginFlow:
             step=step,
             ok=True,
             factor=factor,
-            session_id=pending.event_session if pending.id else None,
+            session_id=pending.event_session,
         )
         _obey(verdict, account)
         strong = factor is Factor.PASSKEY
@@ -328,6 +353,7 @@ class LoginFlow:
                 factor=factor.value,
                 factor_class=FACTOR_CLASS[factor].value,
                 scope=scope,
+                event_session=pending.event_session,
                 now=ctx.now,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
@@ -11,6 +12,8 @@ from sqlalchemy.sql import Executable
 from kabuguard.db import Base, UTCDateTime
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
+# WebAuthn caps a credential id at 1023 bytes: 1364 characters in base64url without padding.
+CREDENTIAL_ID_CHARS = 1364
 
 
 class AccountRow(Base):
@@ -35,13 +38,14 @@ class AccountRow(Base):
     totp_pending: Mapped[str | None] = mapped_column(Text)  # encrypted, until confirmed
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # each code usable once
     self_lock: Mapped[str | None] = mapped_column(String(16))  # LockScope while locked
+    # The latest self-lock, kept after the unlock: sessions begun before it stay ended.
     self_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PasskeyRow(Base):
     __tablename__ = "auth_passkeys"
 
-    credential_id: Mapped[str] = mapped_column(String(700), primary_key=True)  # base64url
+    credential_id: Mapped[str] = mapped_column(String(CREDENTIAL_ID_CHARS), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(128), index=True)
     public_key: Mapped[str] = mapped_column(Text)  # COSE key, base64url
     sign_count: Mapped[int] = mapped_column(BigInteger)
@@ -101,6 +105,9 @@ class SessionRow(Base):
     authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The session_id its login steps carried to the engine; the broker tags later events with
+    # it so the login's risk (sell-only, network) applies to them. None before migration 0006.
+    event_session_id: Mapped[str | None] = mapped_column(String(128))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(String(64))
 
@@ -153,7 +160,7 @@ class SigningRequestRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    credential_id: Mapped[str | None] = mapped_column(String(700))
+    credential_id: Mapped[str | None] = mapped_column(String(CREDENTIAL_ID_CHARS))
     event_id: Mapped[str | None] = mapped_column(String(128))
     outcome: Mapped[str | None] = mapped_column(String(16))
 
@@ -169,6 +176,11 @@ class UnlockRequestRow(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     second_operator: Mapped[str | None] = mapped_column(String(200))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Run first inside the transaction that stores a credential change; raises to refuse it (the
+# session that asked has ended meanwhile: see Sessions.confirm_live).
+Guard = Callable[[Session], None]
 
 
 def changed(session: Session, statement: Executable) -> int:

@@ -15,10 +15,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from kabuguard.auth.interfaces import Conflict, NotFound, PasskeyRejected, Purpose, StepExpired
-from kabuguard.auth.models import AccountRow, ChallengeRow, PasskeyRow, changed
+from kabuguard.auth.models import AccountRow, ChallengeRow, Guard, PasskeyRow, changed
 from kabuguard.auth.webauthn import (
+    NewPasskey,
     RelyingParty,
     assertion_ids,
     authentication_options,
@@ -134,13 +136,22 @@ class Passkeys:
         )
         return Issued(self._issue(Purpose.REGISTER, customer_id, None, challenge, now), options)
 
-    def register(
-        self, customer_id: str, challenge_id: str, credential: Any, name: str, now: datetime
-    ) -> PasskeyView:
+    def verify_new(
+        self, customer_id: str, challenge_id: str, credential: Any, now: datetime
+    ) -> NewPasskey:
+        """A verified registration response, not yet stored (the engine is asked in between)."""
         consumed = self.consume(challenge_id, Purpose.REGISTER, now)
         if consumed.customer_id != customer_id:
             raise PasskeyRejected("this passkey request belongs to another customer")
         new = verify_registration(self.rp, credential, consumed.challenge)
+        with self._db.read() as session:
+            if session.get(PasskeyRow, new.credential_id) is not None:
+                raise Conflict("this passkey is already registered")
+        return new
+
+    def add(
+        self, customer_id: str, new: NewPasskey, name: str, now: datetime, *, guard: Guard
+    ) -> PasskeyView:
         row = PasskeyRow(
             credential_id=new.credential_id,
             customer_id=customer_id,
@@ -151,6 +162,7 @@ class Passkeys:
             created_at=now,
         )
         with self._db.write() as session:
+            guard(session)
             if session.get(PasskeyRow, new.credential_id) is not None:
                 raise Conflict("this passkey is already registered")
             session.add(row)
@@ -244,15 +256,23 @@ class Passkeys:
                 for r in session.execute(query).scalars()
             ]
 
-    def remove(self, customer_id: str, credential_id: str) -> None:
-        with self._db.write() as session:
-            others = session.execute(
-                select(func.count()).where(
-                    PasskeyRow.customer_id == customer_id, PasskeyRow.credential_id != credential_id
+    def check_removable(self, customer_id: str, credential_id: str) -> None:
+        """Refuse before asking the engine: an unknown passkey, or the customer's only one."""
+        with self._db.read() as session:
+            owned = session.execute(
+                select(PasskeyRow.credential_id).where(
+                    PasskeyRow.customer_id == customer_id,
+                    PasskeyRow.credential_id == credential_id,
                 )
-            ).scalar_one()
-            if not others:
-                raise Conflict("this is your only passkey; register another before removing it")
+            ).first()
+            if owned is None:
+                raise NotFound("no such passkey for this customer")
+            _others(session, customer_id, credential_id)
+
+    def remove(self, customer_id: str, credential_id: str, *, guard: Guard) -> None:
+        with self._db.write() as session:
+            guard(session)
+            _others(session, customer_id, credential_id)
             gone = changed(
                 session,
                 delete(PasskeyRow).where(
@@ -262,3 +282,13 @@ class Passkeys:
             )
         if not gone:
             raise NotFound("no such passkey for this customer")
+
+
+def _others(session: Session, customer_id: str, credential_id: str) -> None:
+    others = session.execute(
+        select(func.count()).where(
+            PasskeyRow.customer_id == customer_id, PasskeyRow.credential_id != credential_id
+        )
+    ).scalar_one()
+    if not others:
+        raise Conflict("this is your only passkey; register another before removing it")

@@ -16,6 +16,7 @@ from kabuguard.apikeys.dependencies import authorize
 from kabuguard.apikeys.interfaces import Scope
 from kabuguard.auth.accounts import NewAccount
 from kabuguard.auth.interfaces import InvalidInput
+from kabuguard.auth.models import CREDENTIAL_ID_CHARS
 from kabuguard.auth.schemas import (
     AssertionIn,
     CodeIn,
@@ -41,6 +42,7 @@ from kabuguard.auth.schemas import (
 )
 from kabuguard.auth.service import AuthService
 from kabuguard.auth.sessions import Origin, SessionInfo
+from kabuguard.auth.signing import certainly_unstored, signed
 from kabuguard.auth.steps import Context
 from kabuguard.decisions.schemas import ErrorOut
 from kabuguard.parsing import WITHOUT_NUL
@@ -55,7 +57,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 SessionToken = Annotated[str | None, Header(alias="X-Kabuguard-Session", max_length=200)]
 DeviceHeader = Annotated[str | None, Header(alias="X-Kabuguard-Device", max_length=256)]
 RequestId = Annotated[str, Path(min_length=1, max_length=64, pattern=WITHOUT_NUL)]
-CredentialId = Annotated[str, Path(min_length=1, max_length=700, pattern=WITHOUT_NUL)]
+CredentialId = Annotated[
+    str, Path(min_length=1, max_length=CREDENTIAL_ID_CHARS, pattern=WITHOUT_NUL)
+]
 
 
 def _auth(request: Request) -> AuthService:
@@ -354,10 +358,14 @@ async def submit_signed(
         raise InvalidInput(f"event: {error}", field="event") from None
     now = service.clock()
     spent = await to_thread.run_sync(lambda: service.signing.spend(request_id, event, now=now))
+    event = signed(event)
     try:
         verdict = await service.steps.committer.submit(event, f"apikey:{key.name}")
-    except BaseException:  # not stored (503, cancelled): the approval may be used for a retry
-        await to_thread.run_sync(service.signing.release, spent)
+    except BaseException as error:
+        # Maybe stored (503, cancelled): only a retry of this event may use the approval. Its
+        # event_id taken by another event: nothing was stored, the approval is free again.
+        bound = None if certainly_unstored(error) else event.event_id
+        await to_thread.run_sync(service.signing.release, spent, bound)
         raise
     recorded = await to_thread.run_sync(
         lambda: service.signing.record_outcome(

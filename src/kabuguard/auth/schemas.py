@@ -116,6 +116,11 @@ class SessionOut(BaseModel):
     factor: str
     factor_class: str
     scope: str
+    event_session_id: str | None = Field(
+        description="Send as `session_id` on this session's events (orders, withdrawals, "
+        "changes), so the engine applies its login's risk to them: a risky login's session is "
+        "sell-only. Null only for sessions begun before kabuguard recorded it."
+    )
     device_id: str
     ip: str | None
     network: str | None
@@ -131,6 +136,7 @@ class SessionOut(BaseModel):
             factor=info.factor,
             factor_class=info.factor_class,
             scope=info.scope.value,
+            event_session_id=info.event_session_id,
             device_id=info.device_id,
             ip=info.ip,
             network=info.network,

@@ -2,10 +2,20 @@
 
 Both doors call these methods, so a broker's own UI gets exactly what the hosted pages get.
 Rejected WebAuthn responses and codes are written to the audit chain here, in one place.
+
+A credential change is asked of the engine before it is stored, as a broker asks before acting
+(AUTH-8): its event carries the session's engine id, so a change in a risky login's session is
+judged as one, and anything but `allow` leaves the credentials as they were — except a
+challenge the session's own factor already answers (a passkey session challenged for a passkey).
+A change refused because the login was risky is paused until the engine's session period is
+over (`session_hours` of the risk policy), and the answer says so. The change is stored only if
+the session is still valid inside the storing transaction: a lock may land while the engine is
+asked.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +29,7 @@ from kabuguard.auth.accounts import Account, Accounts, NewAccount
 from kabuguard.auth.factors import EmailCodes, RecoveryCodes, Totp, TotpEnrolment
 from kabuguard.auth.interfaces import (
     AuthError,
+    ChangeRefused,
     CodeSender,
     FactorNotAllowed,
     InvalidCode,
@@ -30,19 +41,20 @@ from kabuguard.auth.interfaces import (
 from kabuguard.auth.lockout import Lockout, LockoutPolicy, Path, SourceLimits, SourceThrottle
 from kabuguard.auth.locks import SelfLock
 from kabuguard.auth.login import LoginFlow, Parts
+from kabuguard.auth.models import Guard
 from kabuguard.auth.notify import OutboxNotices
 from kabuguard.auth.passkeys import Passkeys, PasskeyView
-from kabuguard.auth.policy import AuthPolicy
+from kabuguard.auth.policy import AuthPolicy, satisfies
 from kabuguard.auth.sessions import Issued, Origin, SessionInfo, Sessions
 from kabuguard.auth.signing import Signing
-from kabuguard.auth.steps import Context, StepRecorder
+from kabuguard.auth.steps import Context, StepRecorder, Verdict
 from kabuguard.auth.webauthn import RelyingParty
 from kabuguard.config import Environment, Settings
 from kabuguard.db import Database
 from kabuguard.decisions.writer import Committer
 from kabuguard.notifications.crypto import FieldCipher
-from kabuguard.risk.codes import Action, FactorClass
-from kabuguard.risk.events import Channel, CredentialAction, CredentialKind
+from kabuguard.risk.codes import Action, FactorClass, Outcome, ReasonCode
+from kabuguard.risk.events import Channel, CredentialAction, CredentialKind, Factor
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -76,6 +88,9 @@ class AuthService:
     flow: LoginFlow
     selflock: SelfLock
     signing: Signing
+    # The risk policy's session_hours: how long a risky login's sell-only session lasts, so how
+    # long a credential change from it stays paused.
+    session_hours: int
 
     @classmethod
     def build(
@@ -87,6 +102,7 @@ class AuthService:
         cipher: FieldCipher,
         committer: Committer,
         notices: OutboxNotices,
+        session_hours: int,
         sender: CodeSender | None = None,
     ) -> AuthService:
         rp = RelyingParty.from_settings(settings)
@@ -170,6 +186,7 @@ class AuthService:
             flow,
             SelfLock(database, accounts, sessions, passkeys, steps),
             Signing(database, passkeys, timedelta(seconds=settings.auth_signing_ttl_seconds)),
+            session_hours,
         )
 
     def context(self, origin: Origin, channel: Channel, actor: str) -> Context:
@@ -215,6 +232,7 @@ class AuthService:
                 factor=ONBOARDING,
                 factor_class="none",
                 scope=SessionScope.ENROL,
+                event_session=f"onboarding-{secrets.token_hex(12)}",
                 now=ctx.now,
             )
         )
@@ -235,21 +253,59 @@ class AuthService:
     ) -> PasskeyView:
         if info.scope is SessionScope.FULL:
             self.check_credential_change(info)
-        view = await self.audited(
+        new = await self.audited(
             ctx,
             "passkey_registration",
             lambda: to_thread.run_sync(
-                self.passkeys.register, info.customer_id, challenge_id, credential, name, ctx.now
+                self.passkeys.verify_new, info.customer_id, challenge_id, credential, ctx.now
             ),
         )
-        await self.steps.credential(
-            ctx, info.customer_id, CredentialKind.PASSKEY, CredentialAction.ADDED
+        await self._allowed(ctx, info, CredentialKind.PASSKEY, CredentialAction.ADDED)
+        view = await to_thread.run_sync(
+            lambda: self.passkeys.add(
+                info.customer_id, new, name, ctx.now, guard=self._still_valid(info)
+            )
         )
         if info.scope is SessionScope.ENROL:  # the enrolment session has done its one job
             await to_thread.run_sync(
                 self.sessions.revoke, info.customer_id, info.id, "passkey_enrolled", ctx.now
             )
         return view
+
+    async def _allowed(
+        self, ctx: Context, info: SessionInfo, kind: CredentialKind, action: CredentialAction
+    ) -> None:
+        """The engine's answer to a change about to be made: anything but allow refuses it,
+        unless it is a challenge the session's own factor already meets."""
+        verdict = await self.steps.credential(
+            ctx, info.customer_id, kind, action, session_id=info.event_session_id
+        )
+        if verdict.outcome is Outcome.ALLOW or _met_by_session(verdict, info):
+            return
+        outcome = verdict.outcome.value
+        why = ", ".join(verdict.reasons) or outcome
+        paused = ReasonCode.SESSION_LOGIN_RISKY in verdict.reasons
+        if verdict.outcome is Outcome.CHALLENGE and paused:
+            # The login was risky (a new device or network): its session stays sell-only for
+            # session_hours. No passkey is suggested: an enrolment session has none to use.
+            raise ChangeRefused(
+                "for your protection, adding or changing a sign-in method from a new device or "
+                f"network is paused ({outcome}: {why}); try again from this device after "
+                f"{self.session_hours} hours, or contact support",
+                outcome=outcome,
+                reasons=verdict.reasons,
+                wait_hours=self.session_hours,
+            )
+        raise ChangeRefused(
+            f"for your safety this change was not made ({outcome}: {why}); "
+            "log in again with your passkey and retry, or call us",
+            outcome=outcome,
+            reasons=verdict.reasons,
+        )
+
+    def _still_valid(self, info: SessionInfo) -> Guard:
+        """Checked inside the transaction that stores the change (see Sessions.confirm_live)."""
+        return lambda session: self.sessions.confirm_live(session, info, self.clock())
 
     def check_credential_change(self, info: SessionInfo) -> None:
         """Changing how one logs in needs the policy's factor class on the session (AUTH-4)."""
@@ -268,9 +324,12 @@ class AuthService:
 
     async def remove_passkey(self, ctx: Context, info: SessionInfo, credential_id: str) -> None:
         self.check_credential_change(info)
-        await to_thread.run_sync(self.passkeys.remove, info.customer_id, credential_id)
-        await self.steps.credential(
-            ctx, info.customer_id, CredentialKind.PASSKEY, CredentialAction.REMOVED
+        await to_thread.run_sync(self.passkeys.check_removable, info.customer_id, credential_id)
+        await self._allowed(ctx, info, CredentialKind.PASSKEY, CredentialAction.REMOVED)
+        await to_thread.run_sync(
+            lambda: self.passkeys.remove(
+                info.customer_id, credential_id, guard=self._still_valid(info)
+            )
         )
 
     async def begin_totp(self, info: SessionInfo) -> TotpEnrolment:
@@ -279,22 +338,22 @@ class AuthService:
 
     async def confirm_totp(self, ctx: Context, info: SessionInfo, code: str) -> None:
         self.check_credential_change(info)
-        await self.audited(
+        confirmed = await self.audited(
             ctx,
             "totp_enrolment",
-            lambda: to_thread.run_sync(self.totp.confirm, info.customer_id, code, ctx.now),
+            lambda: to_thread.run_sync(self.totp.check, info.customer_id, code, ctx.now),
         )
-        await self.steps.credential(
-            ctx, info.customer_id, CredentialKind.TOTP, CredentialAction.ADDED
+        await self._allowed(ctx, info, CredentialKind.TOTP, CredentialAction.ADDED)
+        await to_thread.run_sync(
+            lambda: self.totp.store(info.customer_id, confirmed, guard=self._still_valid(info))
         )
 
     async def new_recovery_codes(self, ctx: Context, info: SessionInfo) -> list[str]:
         self.check_credential_change(info)
-        codes = await to_thread.run_sync(self.recovery.replace, info.customer_id, ctx.now)
-        await self.steps.credential(
-            ctx, info.customer_id, CredentialKind.RECOVERY_CODES, CredentialAction.RESET
+        await self._allowed(ctx, info, CredentialKind.RECOVERY_CODES, CredentialAction.RESET)
+        return await to_thread.run_sync(
+            lambda: self.recovery.replace(info.customer_id, ctx.now, guard=self._still_valid(info))
         )
-        return codes
 
     async def revoke(self, ctx: Context, info: SessionInfo, session_id: int | None) -> int:
         """Revoke one session, or every session of the customer (None)."""
@@ -322,3 +381,16 @@ class AuthService:
                 payload={"session": session_id, "all": session_id is None, "count": count},
                 at=ctx.now,
             )
+
+
+def _met_by_session(verdict: Verdict, info: SessionInfo) -> bool:
+    """A challenge whose required factor class the session's own factor already satisfies:
+    a passkey session asked for a passkey has given one. A code session asked for a passkey,
+    or an onboarding session (no factor), has not."""
+    if verdict.outcome is not Outcome.CHALLENGE or verdict.required is None:
+        return False
+    try:
+        factor = Factor(info.factor)
+    except ValueError:  # "onboarding": no factor was presented
+        return False
+    return satisfies(factor, verdict.required)

@@ -2,8 +2,10 @@
 
 The token (256 bits) is handed out once; only its SHA-256 is stored. A session is valid while
 it is unrevoked, within its idle and absolute limits, presented from the device it was bound
-to, and no customer_lock was received after it began — so a lock from any path (self-service,
-the freeze link, the broker, staff) ends every session at once, and an unlock revives none.
+to, and no lock came after it began: no customer_lock was received and the customer did not
+lock their own login since — so a lock from any path (self-service, the freeze link, the broker,
+staff) ends every session at once, even one a login was issuing while the lock was set, and an
+unlock revives none.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, exists, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, not_, or_, select, update
+from sqlalchemy.orm import Session
 
 from kabuguard.auth.interfaces import NotFound, SessionRequired, SessionScope
 from kabuguard.auth.lockout import source_keys
-from kabuguard.auth.models import SessionRow, changed
+from kabuguard.auth.models import AccountRow, SessionRow, changed
 from kabuguard.db import Database
 from kabuguard.decisions.models import EventRow
 from kabuguard.risk.events import EventType
@@ -46,6 +49,7 @@ class SessionInfo:
     factor: str  # a Factor, or "onboarding" for the session that enrols the first passkey
     factor_class: str  # a FactorClass, or "none"
     scope: SessionScope
+    event_session_id: str | None  # the session_id of its login steps' events
     ip: str | None
     network: str | None
     user_agent: str | None
@@ -64,6 +68,7 @@ class SessionInfo:
             row.factor,
             row.factor_class,
             SessionScope(row.scope),
+            row.event_session_id,
             row.ip,
             row.network,
             row.user_agent,
@@ -99,6 +104,7 @@ class Sessions:
         factor: str,
         factor_class: str,
         scope: SessionScope,
+        event_session: str,
         now: datetime,
     ) -> Issued:
         token = secrets.token_urlsafe(32)
@@ -109,6 +115,7 @@ class Sessions:
             factor=factor,
             factor_class=factor_class,
             scope=scope.value,
+            event_session_id=event_session,
             ip=origin.ip,
             network=source_keys(origin.ip).get("network", "").removeprefix("net:") or None,
             user_agent=origin.user_agent,
@@ -138,7 +145,7 @@ class Sessions:
         if row is None or not self._valid(row, device_id, now):
             raise SessionRequired("your session has ended; please log in again")
         if locked:
-            self.revoke_all(row.customer_id, "customer_locked", now)
+            self._end_locked(row.customer_id, now)
             raise SessionRequired("the account was locked, which ended every session")
         if now - row.last_seen_at >= _TOUCH_EVERY:
             with self._db.write() as session:
@@ -146,6 +153,51 @@ class Sessions:
                     update(SessionRow).where(SessionRow.id == row.id).values(last_seen_at=now)
                 )
         return SessionInfo.of(row)
+
+    def _end_locked(self, customer_id: str, now: datetime) -> int:
+        """Revoke the customer's sessions that a lock came after: each begun at or before a
+        lock. A session begun after an unlock is not touched, so a raced session presented
+        after the unlock ends itself and older ones, never the customer's new login."""
+        S = SessionRow
+        with self._db.write() as session:
+            return int(
+                changed(
+                    session,
+                    update(S)
+                    .where(
+                        S.customer_id == customer_id,
+                        S.revoked_at.is_(None),
+                        _locked_since(customer_id, S.authenticated_at),
+                    )
+                    .values(revoked_at=now, revoked_reason="customer_locked"),
+                )
+            )
+
+    def confirm_live(self, session: Session, info: SessionInfo, now: datetime) -> None:
+        """Inside the write transaction that stores a credential change: the session is still
+        unrevoked, unexpired and not locked since it began; else SessionRequired (and the
+        caller's transaction, with its change, rolls back). A lock can land while the engine
+        is asked; this closes that gap. On PostgreSQL the account row is locked first, so a
+        self-lock waits for this transaction instead of passing between check and commit."""
+        session.execute(
+            select(AccountRow.customer_id)
+            .where(AccountRow.customer_id == info.customer_id)
+            .with_for_update()
+        )
+        S = SessionRow
+        live = session.execute(
+            select(S.id).where(
+                S.id == info.id,
+                S.revoked_at.is_(None),
+                S.expires_at > now,
+                not_(_locked_since(info.customer_id, S.authenticated_at)),
+            )
+        ).first()
+        if live is None:
+            raise SessionRequired(
+                "your session ended before the change was stored (it was revoked, or the "
+                "account was locked); nothing was changed"
+            )
 
     def _valid(self, row: SessionRow, device_id: str, now: datetime) -> bool:
         return (
@@ -197,10 +249,20 @@ class Sessions:
             )
 
 
-def _locked_since(customer_id: str, since: datetime) -> Exists:
-    """Whether a customer_lock for this customer arrived at or after `since`."""
-    return exists().where(
+def _locked_since(
+    customer_id: str, since: datetime | SQLColumnExpression[datetime]
+) -> ColumnElement[bool]:
+    """Whether a customer_lock for this customer arrived at or after `since`, or the customer
+    locked their own login then or since, or is locked now. The last two catch a session a login
+    issued while a self-lock was revoking every session (the login read the lock state first).
+    `since` may be a session's authenticated_at column: then it is asked of each session."""
+    engine_lock = exists().where(
         EventRow.customer_id == customer_id,
         EventRow.type == EventType.CUSTOMER_LOCK.value,
         EventRow.received_at >= since,
     )
+    self_lock = exists().where(
+        AccountRow.customer_id == customer_id,
+        or_(AccountRow.self_lock.is_not(None), AccountRow.self_locked_at >= since),
+    )
+    return or_(engine_lock, self_lock)

@@ -8,6 +8,11 @@ then spent by the action itself: the broker submits the withdrawal (or payout or
 change) event through POST /v1/signing/requests/{id}/submit; the event's details must equal
 the approved ones, the approval is marked used in the same conditional UPDATE that checks it,
 and the decision is recorded with the request (event id and outcome) and in the audit chain.
+A payout change decided this way carries `approved_with: passkey`: the approval is the passkey
+signature. An event that may not have been stored gives the approval back to a retry of that
+same event only (same event_id, hence the same decision), never to another event; one that was
+certainly not stored (its event_id belongs to another event: an idempotency conflict) gives it
+back unbound, to the approved action under a new event_id.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import or_, update
 
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind, canonical
@@ -30,9 +35,12 @@ from kabuguard.auth.interfaces import Conflict, InvalidInput, NotFound, PasskeyR
 from kabuguard.auth.models import SigningRequestRow, changed
 from kabuguard.auth.passkeys import Issued, Passkeys
 from kabuguard.db import Database
+from kabuguard.decisions.interfaces import ERROR_STATUS, AnsweredByWriter, IdempotencyConflict
 from kabuguard.risk.codes import Action
-from kabuguard.risk.events import ContactChange, Event, PayoutChange, Withdrawal
+from kabuguard.risk.events import ContactChange, Event, Factor, PayoutChange, Withdrawal
 from kabuguard.risk.money import decimal_text
+
+_IDEMPOTENCY_CONFLICT = ERROR_STATUS[IdempotencyConflict][1]
 
 SIGNED_ACTIONS: dict[Action, tuple[type[BaseModel], tuple[str, ...]]] = {
     Action.WITHDRAWAL: (Withdrawal, ("withdrawal_id", "amount", "currency", "destination_id")),
@@ -223,13 +231,20 @@ class Signing:
                 f"this signing request is {request.status.value}, not approved and "
                 "unused within its validity"
             )
+        if request.event_id not in (None, event.event_id):
+            raise Conflict(
+                f"this approval is kept for a retry of event {request.event_id}; "
+                "submit that event again",
+                field="event",
+            )
         _matches(request, event)
         R = SigningRequestRow
+        retry = or_(R.event_id.is_(None), R.event_id == event.event_id)
         with self._db.write() as session:
             done = changed(
                 session,
                 update(R)
-                .where(R.id == request.id, R.status == Status.APPROVED.value)
+                .where(R.id == request.id, R.status == Status.APPROVED.value, retry)
                 .values(status=Status.USED.value, event_id=event.event_id),
             )
         if not done:
@@ -260,13 +275,20 @@ class Signing:
             )
         return self.get(request.id)
 
-    def release(self, request: SigningRequest) -> None:
-        """Give the approval back when the event could not be stored (a retry may use it)."""
+    def release(self, request: SigningRequest, event_id: str | None) -> None:
+        """Give the approval back when its submission failed: to a retry of `event_id`, or to
+        any matching event when `event_id` is None.
+
+        An event that may have been stored all the same (a 503 after the commit) keeps the
+        approval: a retry with the same event_id gets that decision back, whereas another
+        event_id with the same details would be a second decision on one approval. None is
+        for an event certainly not stored (see `certainly_unstored`).
+        """
         with self._db.write() as session:
             session.execute(
                 update(SigningRequestRow)
                 .where(SigningRequestRow.id == request.id)
-                .values(status=Status.APPROVED.value, event_id=None)
+                .values(status=Status.APPROVED.value, event_id=event_id)
             )
 
     def _pending(self, request_id: str, now: datetime) -> SigningRequest:
@@ -274,6 +296,26 @@ class Signing:
         if request.status is not Status.PENDING or request.expired(now):
             raise Conflict("this signing request has expired or was already answered")
         return request
+
+
+def certainly_unstored(error: BaseException) -> bool:
+    """Whether a failed submission certainly stored nothing: its event_id is another event's
+    (an idempotency conflict, raised here or answered by the writer process)."""
+    if isinstance(error, IdempotencyConflict):
+        return True
+    if isinstance(error, AnsweredByWriter):
+        try:
+            return bool(orjson.loads(error.body)["error"]["code"] == _IDEMPOTENCY_CONFLICT)
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return False
+    return False
+
+
+def signed(event: Event) -> Event:
+    """The event as approved: a payout change signed here was approved with a passkey."""
+    if isinstance(event, PayoutChange):
+        return event.model_copy(update={"approved_with": Factor.PASSKEY})
+    return event
 
 
 def _matches(request: SigningRequest, event: Event) -> None:

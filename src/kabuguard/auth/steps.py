@@ -108,11 +108,17 @@ class StepRecorder:
         return await self.submit(event, ctx.actor)
 
     async def credential(
-        self, ctx: Context, customer_id: str, kind: CredentialKind, action: CredentialAction
+        self,
+        ctx: Context,
+        customer_id: str,
+        kind: CredentialKind,
+        action: CredentialAction,
+        *,
+        session_id: str | None = None,
     ) -> Verdict:
         event = CredentialChange(
             event_id=new_event_id("credential"),
-            **ctx.common(customer_id, None),
+            **ctx.common(customer_id, session_id),
             credential=kind,
             action=action,
         )

@@ -40,6 +40,7 @@ from kabuguard.config import Settings
 
 TIMEOUT_MS = 120_000
 _MAX_RESPONSE_CHARS = 64 * 1024
+MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn Level 3, §5.1 credentialId: at most 1023 bytes
 _MALFORMED = (ValueError, TypeError, KeyError, ValidationError, json.JSONDecodeError)
 
 
@@ -156,12 +157,22 @@ def verify_registration(rp: RelyingParty, credential: Any, challenge: bytes) -> 
         raise PasskeyRejected(f"the passkey was not accepted: {error}") from None
     except _MALFORMED:
         raise PasskeyRejected("the response is malformed: not a WebAuthn credential") from None
+    _bounded(verified.credential_id)
     return NewPasskey(
         b64(verified.credential_id),
         b64(verified.credential_public_key),
         verified.sign_count,
         tuple(str(t) for t in transports if isinstance(t, str))[:8],
     )
+
+
+def _bounded(credential_id: bytes) -> None:
+    """A longer id is no WebAuthn credential (and would not fit the column): a 4xx, not a 5xx."""
+    if len(credential_id) > MAX_CREDENTIAL_ID_BYTES:
+        raise PasskeyRejected(
+            f"the credential id is longer than WebAuthn allows ({MAX_CREDENTIAL_ID_BYTES} bytes)",
+            field="credential",
+        )
 
 
 def assertion_ids(credential: Any) -> AssertionIds:
@@ -172,6 +183,7 @@ def assertion_ids(credential: Any) -> AssertionIds:
         raise PasskeyRejected(f"the response is malformed: {error}") from None
     except _MALFORMED:
         raise PasskeyRejected("the response is malformed: not a WebAuthn assertion") from None
+    _bounded(parsed.raw_id)
     handle = parsed.response.user_handle
     return AssertionIds(b64(parsed.raw_id), b64(handle) if handle else None)
 

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from kabuguard.auth.accounts import NewAccount
 from kabuguard.auth.interfaces import (
     AuthError,
+    ChangeRefused,
     InvalidInput,
     NotFound,
     SessionRequired,
@@ -24,12 +25,14 @@ from kabuguard.auth.interfaces import (
 )
 from kabuguard.auth.login import CODE_FACTORS
 from kabuguard.auth.sessions import SessionInfo
+from kabuguard.errors import JSON, error_body
 from kabuguard.pages import security
 from kabuguard.pages.web import (
     context,
     cookies,
     device_id,
     field,
+    finish,
     form,
     json_reply,
     locale,
@@ -48,6 +51,8 @@ _NOTICES = {"unlocked": "unlocked", "locked": "sec_unlock_how"}
 
 def _error_text(request: Request, error: AuthError) -> str:
     words = WORDS[locale(request)]
+    if isinstance(error, ChangeRefused) and error.wait_hours is not None:
+        return words["err_change_paused"].format(hours=error.wait_hours)
     text = words.get(f"err_{error.code}", words["err_invalid_request"])
     return f"{text} ({error.message})" if error.code in ("weak_password", "conflict") else text
 
@@ -326,9 +331,13 @@ async def register(request: Request) -> Response:
     data = await read_json(request)
     info = await to_thread.run_sync(lambda: _session(request, full=False))
     name = str(data.get("name") or "passkey")[:100]
-    await service(request).register_passkey(
-        context(request), info, field(data, "challenge_id"), data.get("credential"), name
-    )
+    try:
+        await service(request).register_passkey(
+            context(request), info, field(data, "challenge_id"), data.get("credential"), name
+        )
+    except ChangeRefused as error:  # webauthn.js shows this message: the customer's language
+        body = error_body(error.code, _error_text(request, error))
+        return finish(request, Response(body, error.status, JSON))
     to = "/auth/security" if info.scope is SessionScope.FULL else "/auth/login"
     return json_reply(request, {"next": to})
 

@@ -10,6 +10,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Request, Response
 
 from kabuguard.auth.interfaces import AuthError, InvalidInput, LockScope, SessionRequired
+from kabuguard.auth.models import CREDENTIAL_ID_CHARS
 from kabuguard.auth.sessions import SessionInfo
 from kabuguard.auth.signing import Status
 from kabuguard.decisions.services import DecisionService
@@ -121,7 +122,7 @@ async def remove_passkey(request: Request) -> Response:
     fields = await web.form(request)
     try:
         info = await to_thread.run_sync(lambda: _current(request))
-        credential = web.field(fields, "credential_id", 700)
+        credential = web.field(fields, "credential_id", CREDENTIAL_ID_CHARS)
         await web.service(request).remove_passkey(web.context(request), info, credential)
     except SessionRequired:
         return web.redirect(request, "/auth/login")

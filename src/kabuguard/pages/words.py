@@ -122,6 +122,11 @@ _JA = {
     "err_passkey_rejected": "パスキーを確認できませんでした。",
     "err_login_refused": "安全のため、このログインをお断りしました。お心当たりがない場合は"
     "お電話ください。",
+    "err_change_refused": "安全のため、この変更は行いませんでした。パスキーでログインし直して"
+    "からお試しください。お心当たりがない場合はお電話ください。",
+    "err_change_paused": "お客さまの保護のため、新しい端末やネットワークからのログイン方法の"
+    "追加・変更を一時停止しています。{hours}時間たってから、この端末でもう一度お試しいただくか、"
+    "サポート窓口にご連絡ください。",
     "err_session_required": "ログインしてください。",
     "err_csrf_failed": "画面の有効期限が切れました。ページを再読み込みしてください。",
     "err_weak_password": "このパスワードは使えません。",
@@ -271,6 +276,11 @@ _EN = {
     "err_passkey_rejected": "Your passkey could not be confirmed.",
     "err_login_refused": "For your safety this login was refused. If this was not you, please "
     "call us.",
+    "err_change_refused": "For your safety this change was not made. Please log in again "
+    "with your passkey and try again. If this was not you, please call us.",
+    "err_change_paused": "For your protection, adding or changing a sign-in method from a new "
+    "device or network is paused. Please try again from this device after {hours} hours, or "
+    "contact support.",
     "err_session_required": "Please log in.",
     "err_csrf_failed": "This page has expired. Please reload it.",
     "err_weak_password": "This password cannot be used.",

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from kabuguard import migrations
 from kabuguard.audit import services as audit
-from kabuguard.db import STORAGE_UNAVAILABLE, Database, DatabaseBusy
+from kabuguard.db import Database, DatabaseBusy, storage_unavailable
 
 
 @pytest.fixture
@@ -111,8 +112,9 @@ def test_a_head_lock_held_elsewhere_ends_in_storage_unavailable_on_either_backen
     try:
         with holder.write() as held:
             audit.lock_head(held)  # and keeps it: the peer is stuck mid-transaction
-            with pytest.raises(STORAGE_UNAVAILABLE), waiter.write() as session:
+            with pytest.raises(SQLAlchemyError) as refused, waiter.write() as session:
                 audit.lock_head(session)
+            assert storage_unavailable(refused.value)
     finally:
         waiter.dispose()
         holder.dispose()
@@ -127,3 +129,24 @@ def test_postgresql_sessions_carry_deadlines(postgres_url: str) -> None:
     finally:
         database.dispose()
     assert (lock, idle) == ("1500ms", "1min")
+
+
+def test_a_missing_table_is_a_defect_not_an_outage(sqlite_url: str) -> None:
+    """A defect stays a 500 (logged, alerted on); a 503 would have clients retry for ever."""
+    database = Database(sqlite_url)
+    try:
+        with pytest.raises(SQLAlchemyError) as failed, database.read() as session:
+            session.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        database.dispose()
+    assert not storage_unavailable(failed.value)
+
+
+def test_a_postgresql_server_that_does_not_answer_is_an_outage() -> None:
+    database = Database("postgresql://postgres@127.0.0.1:1/test")  # nothing listens on port 1
+    try:
+        with pytest.raises(SQLAlchemyError) as failed, database.read() as session:
+            session.execute(text("SELECT 1"))
+    finally:
+        database.dispose()
+    assert storage_unavailable(failed.value)

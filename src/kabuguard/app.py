@@ -60,6 +60,7 @@ from kabuguard.parsing import ApiError, malformed_json
 from kabuguard.risk.events import EVENT_ADAPTER
 from kabuguard.risk.policy import Policy
 from kabuguard.state.interfaces import StateError
+from kabuguard.wal import LogNotDurable
 
 log = logging.getLogger("kabuguard")
 Clock = Callable[[], datetime]
@@ -341,11 +342,14 @@ def _reply(reply: Reply) -> Response:
 
 def _add_error_handlers(app: FastAPI) -> None:
     async def known(_request: Request, error: Exception) -> Response:
-        return _reply(error_reply(error) or INTERNAL_ERROR)
+        reply = error_reply(error)  # a database that cannot serve now: 503 on every route
+        if reply is None:
+            log.exception("unhandled error", exc_info=error)
+        return _reply(reply or INTERNAL_ERROR)
 
     # Per package base class: Starlette sends handlers for plain Exception to its outermost
     # middleware, which re-raises after replying and so drops the connection.
-    for base in (ApiError, ApiKeyError, DecisionError, StateError):
+    for base in (ApiError, ApiKeyError, DecisionError, StateError, SQLAlchemyError, LogNotDurable):
         app.add_exception_handler(base, known)
 
     @app.exception_handler(Exception)

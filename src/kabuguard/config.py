@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     # would otherwise let restrictions and halts be judged against the wrong time.
     max_future_skew_seconds: int = Field(default=300, ge=0)
 
-    sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
+    # Also PostgreSQL's lock_timeout, where 0 would mean waiting for ever.
+    sqlite_busy_timeout_ms: int = Field(default=5_000, ge=1)
     # FULL survives power loss; NORMAL is faster but may lose the last answered decisions
     # (docs/operations.md). PostgreSQL follows its own synchronous_commit.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"

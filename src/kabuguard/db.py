@@ -28,7 +28,7 @@ from sqlalchemy.types import TypeDecorator
 
 from kabuguard import observability
 from kabuguard.config import Settings
-from kabuguard.wal import CHECKPOINT_BYTES, WriteAheadLog
+from kabuguard.wal import CHECKPOINT_BYTES, LogNotDurable, WriteAheadLog
 
 T = TypeVar("T")
 
@@ -186,10 +186,7 @@ class Database:
     @property
     def durability_problem(self) -> str | None:
         """Why commits can no longer be made durable (a failed fsync), until a restart."""
-        if self._wal is None or self._wal.failed is None:
-            return None
-        failed = self._wal.failed
-        return f"an fsync of the database log failed ({failed}); check the disk, then restart"
+        return self._wal.failure if self._wal is not None else None
 
     def start_background_checkpoints(self) -> None:
         """Long-running writers (the server) checkpoint SQLite's log on a thread of their own."""
@@ -216,16 +213,29 @@ class DatabaseBusy(SQLAlchemyError):
     """Another process held the SQLite write lock past the busy timeout."""
 
 
-# The database, not the request, failed: unreachable or lost connections, lock and pool
-# timeouts, a log that could not be synced. Answered 503 (retry with the same event id), and a
-# group that fails so is not retried item by item, each waiting out the same timeout again.
-STORAGE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    DatabaseBusy,
-    OperationalError,
-    InterfaceError,
-    PoolTimeout,
-    OSError,
-)
+# SQLite result codes (primary) and PostgreSQL SQLSTATEs that say the database, not the
+# request, failed: busy or locked, I/O, full, unopenable; connection, rollback (deadlock,
+# serialization), resources, lock not available, shutdown.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 10, 13, 14})
+_SQLSTATE_UNAVAILABLE = ("08", "40", "53", "55P03", "57P")
+
+
+def storage_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot serve now (503, retry with the same event
+    id), as opposed to a defect (500): a missing table or a bad statement stays a 500, so it
+    is logged and alerted on rather than retried for ever. A group failing so is answered at
+    once, not retried item by item, each waiting out the same timeout again."""
+    if isinstance(error, DatabaseBusy | PoolTimeout | InterfaceError | LogNotDurable):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_UNAVAILABLE
+    sqlstate = getattr(error.orig, "sqlstate", None)  # None: no server answered (refused, down)
+    return sqlstate is None or str(sqlstate).startswith(_SQLSTATE_UNAVAILABLE)
 
 
 _FIRST_POLL_SECONDS = 0.0001

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from kabuguard.apikeys.interfaces import MissingScope, Unauthenticated
-from kabuguard.db import STORAGE_UNAVAILABLE
+from kabuguard.db import storage_unavailable
 from kabuguard.decisions.interfaces import ERROR_STATUS, AnsweredByWriter, StorageFailed
 from kabuguard.parsing import ApiError
 from kabuguard.state.interfaces import NotListed
@@ -40,16 +40,19 @@ def error_reply(error: Exception) -> Reply | None:
     if isinstance(error, NotListed):
         return Reply(404, error_body("not_listed", str(error)))
     if isinstance(error, AnsweredByWriter):
-        return Reply(error.status, error.body)
-    if isinstance(error, STORAGE_UNAVAILABLE):
+        return Reply(error.status, error.body, _headers(error.status))
+    if storage_unavailable(error):
         log.error("the database is unavailable: %s", type(error).__name__, exc_info=error)
         error = StorageFailed()
     mapped = ERROR_STATUS.get(type(error))
     if mapped is not None:
         status, code = mapped
-        headers = JSON | {"retry-after": "1"} if status == 503 else dict(JSON)
-        return Reply(status, error_body(code, str(error)), headers)
+        return Reply(status, error_body(code, str(error)), _headers(status))
     return None
+
+
+def _headers(status: int) -> dict[str, str]:
+    return JSON | {"retry-after": "1"} if status == 503 else dict(JSON)
 
 
 INTERNAL_ERROR = Reply(

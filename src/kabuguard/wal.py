@@ -39,11 +39,11 @@ PASSES = 4  # passes beside the writer after the first
 
 
 class LogNotDurable(OSError):
-    """An earlier fsync of the log failed, so every commit since may be lost with the page
-    cache: Linux reports a failed writeback once and may mark the pages clean, and a later
-    fsync then succeeds without writing them. So the failure sticks until the process is
-    restarted by an operator who has checked the disk (PostgreSQL panics for the same
-    reason)."""
+    """An fsync of the log failed, so commits may be lost with the page cache: Linux reports
+    a failed writeback once, to whichever process syncs next, and may mark the pages clean, so
+    a later fsync succeeds without writing them. The failure therefore sticks, for every
+    process on the database, in a marker file beside it, until an operator who has checked the
+    disk removes it (PostgreSQL panics for the same reason)."""
 
 
 class WriteAheadLog:
@@ -59,12 +59,26 @@ class WriteAheadLog:
         self._wanted = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self.failed: OSError | None = None  # the first failed fsync, sticky (LogNotDurable)
+        self.marker = f"{database_file}.fsync-failed"  # see LogNotDurable
+        self._failed: str | None = None  # this process's own record, should the marker fail
+
+    @property
+    def failure(self) -> str | None:
+        """Why commits can no longer be made durable, until the marker is removed."""
+        if self._failed is None and os.path.exists(self.marker):
+            self._failed = _read_marker(self.marker)
+        if self._failed is None:
+            return None
+        return (
+            f"an fsync of the database log failed ({self._failed}); check the disk, back up, "
+            f"run `kabuguard audit verify`, then remove {self.marker} and restart"
+        )
 
     def sync(self) -> None:
         """fsync the log: every transaction committed so far is then durable."""
-        if self.failed is not None:
-            raise LogNotDurable(f"an earlier fsync of {self._path} failed: {self.failed}")
+        failure = self.failure
+        if failure is not None:
+            raise LogNotDurable(failure)
         # Opened afresh each time: SQLite deletes and recreates the file (after the last
         # connection closes, say), and an old descriptor would sync a file nobody reads. A
         # missing file means everything is in the database, which checkpoints sync.
@@ -76,8 +90,8 @@ class WriteAheadLog:
             os.fsync(descriptor)
             size = os.fstat(descriptor).st_size
         except OSError as error:
-            self.failed = error
-            raise
+            self._fail(error)
+            raise LogNotDurable(f"fsync of {self._path} failed: {error}") from error
         finally:
             os.close(descriptor)
         if not self._directory_synced:  # the log's own directory entry, once per process
@@ -85,6 +99,16 @@ class WriteAheadLog:
             self._directory_synced = True
         if size > CHECKPOINT_BYTES:
             self._checkpoint_soon()
+
+    def _fail(self, error: OSError) -> None:
+        self._failed = f"{type(error).__name__}: {error}"
+        try:
+            with open(self.marker, "x", encoding="utf-8") as marker:
+                marker.write(self._failed + "\n")
+        except FileExistsError:
+            pass
+        except OSError:  # the disk may refuse this too: this process still remembers
+            log.critical("could not write %s", self.marker, exc_info=True)
 
     def start_checkpointer(self) -> None:
         """Checkpoint on a background thread from now on (inline, in `sync()`, until then)."""
@@ -178,3 +202,11 @@ def _fsync_path(path: str) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _read_marker(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as marker:
+            return marker.read().strip() or "reason not recorded"
+    except OSError as error:
+        return f"marker unreadable: {error}"

@@ -20,6 +20,7 @@ from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.observability import GROUP_COMMIT_SIZE
 from kabuguard.risk.events import Event
 from kabuguard.risk.policy import Policy
+from kabuguard.wal import LogNotDurable
 from tests import factories as f
 from tests.conftest import FrozenClock
 
@@ -129,11 +130,13 @@ def test_no_answer_is_given_before_its_decision_is_durable(sqlite_url: str) -> N
     assert durable_when_answered == [True] * 60
 
 
-def test_a_failed_fsync_sticks_until_a_restart_then_a_retry_gets_the_stored_decision(
+def test_a_failed_fsync_sticks_for_every_process_until_an_operator_clears_it(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Linux reports a failed writeback once and may mark the pages clean, so a later fsync
-    succeeding proves nothing: every answer is 503 until the service is restarted."""
+    """Linux reports a failed writeback once, to whichever process syncs next, and may mark the
+    pages clean, so a later fsync succeeding proves nothing: every answer is 503, in every
+    process on the database, until an operator removes the marker; then a retry gets the
+    stored decision."""
     real_fsync = os.fsync
     failures = [OSError(5, "Input/output error")]  # the disk fails once, then "recovers"
 
@@ -158,9 +161,15 @@ def test_a_failed_fsync_sticks_until_a_restart_then_a_retry_gets_the_stored_deci
             asyncio.run(submit(committer))
         assert database.durability_problem is not None
         assert "Input/output error" in database.durability_problem
+        other = Database(sqlite_url)  # another process on the file: the server, a CLI run
+        assert other.durability_problem == database.durability_problem
+        with pytest.raises(LogNotDurable):
+            other.sync()
+        other.dispose()
     finally:
         committer.stop()
         database.dispose()
+    Path(sqlite_url.removeprefix("sqlite:///") + ".fsync-failed").unlink()  # the operator's
     restarted = Database(sqlite_url)
     committer = GroupCommitter(_service(restarted), restarted)
     committer.start()

@@ -99,6 +99,21 @@ def test_a_customer_can_neither_replace_nor_lift_a_staff_lock(api: httpx.Client)
     assert decide(api, f.login("c-8", minutes=8))["outcome"] == "allow"
 
 
+def test_lock_precedence_holds_within_one_group(api: httpx.Client) -> None:
+    """A batch is decided in one transaction: each event sees the lock its predecessors left."""
+    items = [
+        f.lock("c-10", initiated_by="staff", reason="hijack"),
+        f.lock("c-10", minutes=1),
+        f.unlock("c-10", minutes=2, initiated_by="customer"),
+        f.login("c-10", minutes=3),
+    ]
+    response = api.post("/v1/events/batch", json={"events": items})
+    results = [item["decision"] for item in response.json()["results"]]
+    assert [r["outcome"] for r in results] == ["allow", "allow", "deny", "deny"]
+    assert codes(results[2]) == ["customer:lock:not_own"]
+    assert codes(results[3])[0] == "customer:lock:active"
+
+
 def test_payout_change_restricts_withdrawals_for_the_cooling_off(
     api: httpx.Client, live_server: LiveServer
 ) -> None:

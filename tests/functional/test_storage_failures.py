@@ -50,6 +50,8 @@ def test_after_a_failed_fsync_every_decision_is_503_and_readyz_says_why(
             retried = client.post("/v1/events", json=event)  # fsync works again: still 503
             batch = client.post("/v1/events/batch", json={"events": [f.login(), f.login()]})
             ready = client.get("/readyz")
+            halt = {"symbol": "7203", "market": "TSE", "reason": "pump"}
+            listed = client.post("/v1/lists/halted-symbols", json=halt)  # another route
             metrics = client.get("/metrics").text
     database.dispose()
     for answer in (first, retried):
@@ -58,6 +60,8 @@ def test_after_a_failed_fsync_every_decision_is_503_and_readyz_says_why(
     assert batch.status_code == 200
     assert [item["status"] for item in batch.json()["results"]] == [503, 503]
     assert {item["error"]["code"] for item in batch.json()["results"]} == {"storage_unavailable"}
+    assert (listed.status_code, listed.json()["error"]["code"]) == (503, "storage_unavailable")
+    assert listed.headers["retry-after"] == "1"
     assert ready.status_code == 503
     assert "fsync" in ready.json()["reason"]
     assert "kabuguard_storage_log_sync_failed 1.0" in metrics

@@ -57,8 +57,11 @@ class EventIntake:
             raise Overloaded()
         self._in_flight += 1
         observability.EVENTS_IN_FLIGHT.inc()
-        try:
-            return await self._accept(headers, chunks)
+        try:  # the deadline covers the body too: a slow sender must not hold a slot for ever
+            async with asyncio.timeout(self._timeout):
+                return await self._accept(headers, chunks)
+        except TimeoutError:
+            raise DecisionTimedOut(self._timeout) from None
         finally:
             self._in_flight -= 1
             observability.EVENTS_IN_FLIGHT.dec()
@@ -73,11 +76,7 @@ class EventIntake:
                 authorize_header, self.authenticator, header, KeyScope.EVENTS_WRITE
             )
         event = parse_event(await read_limited(headers, chunks, self.max_event_bytes))
-        try:
-            async with asyncio.timeout(self._timeout):
-                submitted = await self.committer.submit(event, f"apikey:{key.name}")
-        except TimeoutError:
-            raise DecisionTimedOut(self._timeout) from None
+        submitted = await self.committer.submit(event, f"apikey:{key.name}")
         extra = {"idempotent-replayed": "true"} if submitted.replayed else {}
         return Reply(200, orjson.dumps(submitted.decision), JSON | extra)
 

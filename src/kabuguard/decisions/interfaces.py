@@ -60,9 +60,11 @@ class Overloaded(DecisionError):
 
 
 class DecisionTimedOut(DecisionError):
+    """The event was not read and decided within the deadline; it may be decided later."""
+
     def __init__(self, seconds: float) -> None:
         super().__init__(
-            f"no decision within {seconds:g} s; retry with the same event_id (it is "
+            f"not answered within {seconds:g} s; retry with the same event_id (it is "
             "idempotent: a decision stored meanwhile is returned)"
         )
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kabuguard import observability
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
-from kabuguard.db import STORAGE_UNAVAILABLE, Database, in_chunks
+from kabuguard.db import Database, in_chunks, storage_unavailable
 from kabuguard.decisions.interfaces import (
     ERROR_STATUS,
     DecisionError,
@@ -124,7 +124,7 @@ class DecisionService:
             with self._db.write(sync=sync) as session:
                 outcomes, enqueued = self._decide_in(session, items, self._clock())
         except Exception as error:  # isolated and answered below, never lost
-            if len(items) == 1 or isinstance(error, STORAGE_UNAVAILABLE):
+            if len(items) == 1 or storage_unavailable(error):
                 return [_failure(event, error) for event, _actor in items]
             log.warning(
                 "group commit failed (%s); retrying %d items one by one",
@@ -298,7 +298,7 @@ def _count(outcomes: list[Submitted | DecisionError]) -> None:
 
 
 def _failure(event: Event, error: Exception) -> DecisionError:
-    if isinstance(error, SQLAlchemyError | OSError):  # OSError: the log's sync failed
+    if isinstance(error, SQLAlchemyError) or storage_unavailable(error):
         log.error("storing the decision on %s failed", event.event_id, exc_info=error)
         return StorageFailed()
     log.error("deciding %s failed", event.event_id, exc_info=error)

@@ -107,6 +107,11 @@ class GroupCommitter:
             self._decide(batch)
 
     def _decide(self, batch: list[_Request]) -> None:
+        # A request whose caller gave up (its deadline passed) is not decided: the caller was
+        # told 503 and retries, so deciding the stale copy too would only lengthen the queue.
+        batch = [request for request in batch if not request.future.cancelled()]
+        if not batch:
+            return
         observability.GROUP_COMMIT_SIZE.observe(len(batch))
         outcomes: list[Submitted | DecisionError] | list[Exception]
         pairs = [(r.event, r.actor) for r in batch]
@@ -172,8 +177,8 @@ class _Syncer:
         try:
             self._database.sync()
         except OSError:
-            # The commits may not be on disk: answer 503, and a retry with the same event id
-            # gets the stored decision back once the disk is healthy again.
+            # The commits may not be on disk: answer 503, and every later group too until an
+            # operator has checked the disk and restarted (wal.LogNotDurable).
             log.critical("fsync of the database log failed", exc_info=True)
             settlements = [(loop, future, StorageFailed()) for loop, future, _ in settlements]
         _answer(settlements)

@@ -26,7 +26,7 @@ class Effects:
     reference: Instrument | Price | None = None
 
 
-def effects_of(event: Event, verdict: Verdict, held: CustomerLockState | None = None) -> Effects:
+def effects_of(event: Event, verdict: Verdict, *, held: CustomerLockState | None) -> Effects:
     """`held`: the customer's lock before the event, which a lower initiator cannot change."""
     match event:
         case CustomerLock() | CustomerUnlock() if held is not None and held.stands_against(

@@ -96,7 +96,7 @@ class MemoryState:
         self.guard.record(event, verdict)
         for halt in self.guard.take_halts():  # a coordination alert applied a buy-halt
             self._apply_automatic(halt)
-        effects = effects_of(event, verdict, self.lock_of(event.customer_id))
+        effects = effects_of(event, verdict, held=self.lock_of(event.customer_id))
         customer = effects.customer_id
         if customer is not None:
             if effects.lock is not None:
@@ -160,7 +160,7 @@ class MemoryState:
         """A coordination alert's halt never shortens one in force, e.g. staff's "until
         lifted": it would end the staff halt silently when its own hours ran out."""
         assert halt.until is not None  # automatic halts always end
-        held = self._halt_at(halt.symbol, halt.market, halt.until)
+        held = self._halts.get((halt.market, halt.symbol))
         if held is not None and (held.until is None or held.until >= halt.until):
             return
         self.halt_symbol(halt)

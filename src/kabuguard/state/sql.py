@@ -192,7 +192,7 @@ class SqlBatch:
     def record(self, event: Event, verdict: Verdict) -> None:
         held = self._memory.lock_of(event.customer_id)  # before this event changes it
         self._memory.record(event, verdict)
-        self._pending.append((event.event_id, effects_of(event, verdict, held)))
+        self._pending.append((event.event_id, effects_of(event, verdict, held=held)))
         if self._latest is None or event.occurred_at > self._latest:
             self._latest = event.occurred_at
 

@@ -46,7 +46,7 @@ GROUP_COMMIT_SIZE = Histogram(
 LOG_SYNC_FAILED = Gauge(
     "kabuguard_storage_log_sync_failed",
     "1 once an fsync of the SQLite log failed: every decision is answered 503 until an "
-    "operator has checked the disk and restarted the service.",
+    "operator has checked the disk, removed <database>.fsync-failed and restarted.",
     registry=WRITER_REGISTRY,
 )
 

@@ -134,7 +134,9 @@ def create_app(
     app.state.committer = (
         RemoteCommitter(writer.socket_path, on_notices=dispatcher.wake.set)
         if writer is not None
-        else GroupCommitter(app.state.decisions, database)
+        else GroupCommitter(
+            app.state.decisions, database, deadline_seconds=settings.decision_timeout_seconds
+        )
     )
     app.state.intake = EventIntake(
         app.state.authenticator,
@@ -215,7 +217,9 @@ async def _writer_main(
     service = _decision_service(
         settings, database, policies, clock, on_enqueued=notices.set, counts=False
     )
-    committer = GroupCommitter(service, database)
+    committer = GroupCommitter(
+        service, database, deadline_seconds=settings.decision_timeout_seconds
+    )
     server = WriterServer(committer, notices)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, warm_enricher)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from kabuguard import migrations
 from kabuguard.audit.services import verify_chain
 from kabuguard.db import Database
-from kabuguard.decisions.interfaces import IdempotencyConflict, StorageFailed
+from kabuguard.decisions.interfaces import DecisionTimedOut, IdempotencyConflict, StorageFailed
 from kabuguard.decisions.services import DecisionService, Policies, Submitted
 from kabuguard.decisions.writer import GroupCommitter
 from kabuguard.observability import GROUP_COMMIT_SIZE
@@ -200,3 +200,40 @@ def test_a_group_the_database_refuses_is_answered_at_once_not_retried_item_by_it
             database.dispose()
     assert [type(answer) for answer in answers] == [StorageFailed] * 3
     assert "one by one" not in caplog.text
+
+
+def test_a_request_queued_past_the_deadline_is_answered_without_being_decided(
+    sqlite_url: str,
+) -> None:
+    """In the writer process this is the only sign that the server stopped waiting: the stale
+    copy is not decided (its caller retries), so a slow writer does not fall further behind."""
+    database = Database(sqlite_url)
+    committer = GroupCommitter(_service(database), database, deadline_seconds=0.3)
+    first, second = (f.typed(f.login(f"c-{n}", minutes=n)) for n in range(2))
+    path = sqlite_url.removeprefix("sqlite:///") + ".writelock"
+
+    async def submit_while_the_writer_is_stuck() -> list[Submitted | BaseException]:
+        groups = _batches()[0]
+        with open(path, "a+b") as peer:
+            fcntl.flock(peer, fcntl.LOCK_EX)  # another process's transaction
+            try:
+                decided = asyncio.ensure_future(committer.submit(first, "t"))
+                while _batches()[0] == groups:  # the writer has begun deciding `first`
+                    await asyncio.sleep(0.005)
+                stale = asyncio.ensure_future(committer.submit(second, "t"))
+                await asyncio.sleep(0.5)  # `second` waits in the queue past the deadline
+            finally:
+                fcntl.flock(peer, fcntl.LOCK_UN)
+            return list(await asyncio.gather(decided, stale, return_exceptions=True))
+
+    committer.start()
+    try:
+        answers = asyncio.run(submit_while_the_writer_is_stuck())
+    finally:
+        committer.stop()
+    with database.read() as session:
+        stored = set(session.execute(text("SELECT event_id FROM decisions")).scalars())
+    database.dispose()
+    assert isinstance(answers[0], Submitted)
+    assert isinstance(answers[1], DecisionTimedOut)
+    assert stored == {first.event_id}

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,7 +24,7 @@ from prometheus_client import generate_latest
 
 from kabuguard import observability
 from kabuguard.db import Database
-from kabuguard.decisions.interfaces import DecisionError, StorageFailed
+from kabuguard.decisions.interfaces import DecisionError, DecisionTimedOut, StorageFailed
 from kabuguard.decisions.services import DecisionService, Submitted
 from kabuguard.risk.events import Event
 
@@ -36,6 +37,7 @@ class _Request:
     actor: str
     future: asyncio.Future[Submitted]
     loop: asyncio.AbstractEventLoop
+    received: float  # time.monotonic() when queued
 
 
 class Committer(Protocol):
@@ -55,8 +57,18 @@ class Committer(Protocol):
 
 class GroupCommitter:
     def __init__(
-        self, service: DecisionService, database: Database, *, max_batch: int = 256
+        self,
+        service: DecisionService,
+        database: Database,
+        *,
+        max_batch: int = 256,
+        deadline_seconds: float | None = None,
     ) -> None:
+        """`deadline_seconds`: a request queued longer than this is answered 503
+        `decision_timeout` without being decided. Its caller has been told so already (the
+        server's own deadline) and retries; deciding the stale copy only lengthens the queue.
+        In the writer process this is the only sign that the server gave up."""
+        self._deadline = deadline_seconds
         self._service = service
         self._database = database
         self._max_batch = max_batch
@@ -82,7 +94,7 @@ class GroupCommitter:
     async def submit(self, event: Event, actor: str) -> Submitted:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Submitted] = loop.create_future()
-        self._queue.put(_Request(event, actor, future, loop))
+        self._queue.put(_Request(event, actor, future, loop, time.monotonic()))
         return await future
 
     async def metrics(self) -> bytes:
@@ -107,9 +119,7 @@ class GroupCommitter:
             self._decide(batch)
 
     def _decide(self, batch: list[_Request]) -> None:
-        # A request whose caller gave up (its deadline passed) is not decided: the caller was
-        # told 503 and retries, so deciding the stale copy too would only lengthen the queue.
-        batch = [request for request in batch if not request.future.cancelled()]
+        batch = self._still_awaited(batch)
         if not batch:
             return
         observability.GROUP_COMMIT_SIZE.observe(len(batch))
@@ -128,6 +138,19 @@ class GroupCommitter:
             self._syncer.hand_over(settlements)
         else:
             _answer(settlements)
+
+    def _still_awaited(self, batch: list[_Request]) -> list[_Request]:
+        """The requests whose caller still waits: a cancelled one (its deadline passed in this
+        process) is dropped, one queued past the deadline is answered 503 undecided."""
+        batch = [request for request in batch if not request.future.cancelled()]
+        if self._deadline is None:
+            return batch
+        oldest = time.monotonic() - self._deadline
+        stale = [r for r in batch if r.received < oldest]
+        if stale:
+            timed_out = DecisionTimedOut(self._deadline)
+            _answer([(r.loop, r.future, timed_out) for r in stale])
+        return [r for r in batch if r.received >= oldest]
 
 
 _Settlement = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Submitted]", "Submitted | Exception"]

@@ -179,13 +179,14 @@ class Database:
         if self._wal is not None:
             try:
                 self._wal.sync()
-            except OSError:
+            except LogNotDurable:
                 observability.LOG_SYNC_FAILED.set(1)
                 raise
 
     @property
     def durability_problem(self) -> str | None:
-        """Why commits can no longer be made durable (a failed fsync), until a restart."""
+        """Why commits can no longer be made durable (a failed fsync), until an operator
+        removes the marker (`wal.LogNotDurable`)."""
         return self._wal.failure if self._wal is not None else None
 
     def start_background_checkpoints(self) -> None:

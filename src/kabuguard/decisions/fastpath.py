@@ -14,11 +14,10 @@ import time
 from collections.abc import AsyncIterator, Mapping
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kabuguard import observability
-from kabuguard.apikeys.dependencies import authorize_header
+from kabuguard.apikeys.dependencies import authorize_header_async
 from kabuguard.apikeys.interfaces import Scope as KeyScope
 from kabuguard.apikeys.services import Authenticator
 from kabuguard.decisions.interfaces import DecisionTimedOut, Overloaded
@@ -67,14 +66,9 @@ class EventIntake:
             observability.EVENTS_IN_FLIGHT.dec()
 
     async def _accept(self, headers: Mapping[str, str], chunks: AsyncIterator[bytes]) -> Reply:
-        header = headers.get("authorization", "")
-        _scheme, _, token = header.partition(" ")
-        if self.authenticator.remembers(token):
-            key = authorize_header(self.authenticator, header, KeyScope.EVENTS_WRITE)
-        else:  # a database read: never on the event loop, which serves every request
-            key = await run_in_threadpool(
-                authorize_header, self.authenticator, header, KeyScope.EVENTS_WRITE
-            )
+        key = await authorize_header_async(
+            self.authenticator, headers.get("authorization", ""), KeyScope.EVENTS_WRITE
+        )
         event = parse_event(await read_limited(headers, chunks, self.max_event_bytes))
         submitted = await self.committer.submit(event, f"apikey:{key.name}")
         extra = {"idempotent-replayed": "true"} if submitted.replayed else {}

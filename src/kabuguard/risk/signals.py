@@ -8,6 +8,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from kabuguard.risk.addresses import IPAddress, parse_address
 from kabuguard.risk.decisions import Restriction
+from kabuguard.risk.events import Initiator
 from kabuguard.risk.login import LoginSignals
 from kabuguard.risk.money import NO_MONEY, MoneySignals
 from kabuguard.risk.trading import NO_TRADING, TradingSignals
@@ -25,7 +26,7 @@ class CustomerLockState:
         """Whether this lock outranks a lock or unlock by `initiator`: a customer can neither
         lift nor replace one set by staff, the broker or the system (lifting it takes two
         operators, AUTH-10), or one link in a phished mailbox would undo it."""
-        return initiator == "customer" and self.initiated_by != "customer"
+        return initiator == Initiator.CUSTOMER and self.initiated_by != Initiator.CUSTOMER
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from kabuguard.risk.signals import (
     Signals,
     SymbolHalt,
 )
-from kabuguard.state.effects import effects_of, wants_halt_check
+from kabuguard.state.effects import Effects, effects_of, wants_halt_check
 from kabuguard.state.guard import GuardMemory, default_guard
 from kabuguard.state.interfaces import NotListed
 from kabuguard.state.login import LoginMemory
@@ -92,6 +92,10 @@ class MemoryState:
         )
 
     def record(self, event: Event, verdict: Verdict) -> None:
+        self.apply(event, verdict)
+
+    def apply(self, event: Event, verdict: Verdict) -> Effects:
+        """`record`, returning what changed for a store to write (SqlBatch)."""
         self.login.record(event, verdict)
         self.guard.record(event, verdict)
         for halt in self.guard.take_halts():  # a coordination alert applied a buy-halt
@@ -113,6 +117,7 @@ class MemoryState:
             self.login.forget_changes()
             self.guard.forget_changes()
             self.automatic_halts.clear()
+        return effects
 
     def lock_of(self, customer_id: str | None) -> CustomerLockState | None:
         return self._locks.get(customer_id) if customer_id is not None else None

@@ -26,7 +26,7 @@ from kabuguard.risk.decisions import Restriction, Verdict
 from kabuguard.risk.events import Event, Instrument, Price
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import BlockedNetwork, CustomerLockState, IPNetwork, Signals, SymbolHalt
-from kabuguard.state.effects import Effects, effects_of
+from kabuguard.state.effects import Effects
 from kabuguard.state.guard import GuardMemory, builtin_policy, default_guard
 from kabuguard.state.guard_sql import SqlGuardStore
 from kabuguard.state.interfaces import NotListed
@@ -190,9 +190,7 @@ class SqlBatch:
         return self._memory.signals_for(event)
 
     def record(self, event: Event, verdict: Verdict) -> None:
-        held = self._memory.lock_of(event.customer_id)  # before this event changes it
-        self._memory.record(event, verdict)
-        self._pending.append((event.event_id, effects_of(event, verdict, held=held)))
+        self._pending.append((event.event_id, self._memory.apply(event, verdict)))
         if self._latest is None or event.occurred_at > self._latest:
             self._latest = event.occurred_at
 

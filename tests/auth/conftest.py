@@ -6,20 +6,29 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kabuguard.auth.bench import SoftAuthenticator
+from kabuguard.auth.models import AccountRow
 from kabuguard.config import Environment, Settings
 from kabuguard.db import Database
 from kabuguard.notifications.models import OutboxRow
 from tests.conftest import TEST_DATA_KEY, TEST_PEPPER, FrozenClock, LiveServer, running_server
 
 ORIGIN = "http://localhost:8000"
+SEOUL = "121.163.55.136"  # abroad: a first login from here is risky (20) but allowed: sell-only
+# An auth policy after the transition: a customer without a passkey gets an enrolment session.
+AFTER_TRANSITION = (
+    'version = "t"\n[required_factor]\nlogin = "phishing_resistant"\norder = "any_mfa"\n'
+    'withdrawal = "phishing_resistant"\npayout_change = "phishing_resistant"\n'
+    'contact_change = "phishing_resistant"\ncredential_change = "phishing_resistant"\n'
+)
 PASSWORD = "violet-harbour-lantern-42"
 # A real browser's user agent: login-risk rules treat HTTP libraries as automation.
 BROWSER = (
@@ -194,3 +203,13 @@ def server_with(database_url: str, database: Database, clock: FrozenClock) -> Se
             yield Auth(server, http)
 
     return start
+
+
+def self_lock(database: Database, customer_id: str, at: datetime) -> None:
+    """The customer's login lock, set straight in the row: as if it landed mid-request."""
+    with database.write() as session:
+        session.execute(
+            update(AccountRow)
+            .where(AccountRow.customer_id == customer_id)
+            .values(self_lock="login", self_locked_at=at)
+        )

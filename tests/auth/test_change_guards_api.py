@@ -17,17 +17,18 @@ from kabuguard.auth.bench import SoftAuthenticator
 from kabuguard.auth.models import AccountRow, PasskeyRow, RecoveryCodeRow, SessionRow
 from kabuguard.auth.steps import StepRecorder, Verdict
 from kabuguard.db import Database
-from tests.auth.conftest import ORIGIN, Auth, Customer, ServerWith
+from tests.auth.conftest import (
+    AFTER_TRANSITION,
+    ORIGIN,
+    SEOUL,
+    Auth,
+    Customer,
+    ServerWith,
+    self_lock,
+)
 from tests.conftest import FrozenClock
 
-SEOUL = "121.163.55.136"  # abroad: a first login from here is risky (20) but allowed: sell-only
 SESSION_HOURS = 12  # the default risk policy's session_hours
-# After the transition: a customer without a passkey gets an enrolment session from any MFA.
-AFTER_TRANSITION = (
-    'version = "t"\n[required_factor]\nlogin = "phishing_resistant"\norder = "any_mfa"\n'
-    'withdrawal = "phishing_resistant"\npayout_change = "phishing_resistant"\n'
-    'contact_change = "phishing_resistant"\ncredential_change = "phishing_resistant"\n'
-)
 
 
 def _register(auth: Auth, customer: Customer, headers: dict[str, str]) -> httpx.Response:
@@ -149,12 +150,7 @@ def _credentials(database: Database, customer_id: str) -> tuple[int, bool, int]:
 
 
 def _self_lock(database: Database, customer_id: str, clock: FrozenClock) -> None:
-    with database.write() as session:
-        session.execute(
-            update(AccountRow)
-            .where(AccountRow.customer_id == customer_id)
-            .values(self_lock="login", self_locked_at=clock())
-        )
+    self_lock(database, customer_id, clock())
 
 
 def _revoke_all(database: Database, customer_id: str, clock: FrozenClock) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import typer
-from sqlalchemy import select, update
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kabuguard.auth.command import register
-from kabuguard.auth.models import AccountRow, SessionRow
+from kabuguard.auth.models import SessionRow
 from kabuguard.db import Database
-from tests.auth.conftest import Auth, Customer
+from tests.auth.conftest import Auth, Customer, self_lock
 from tests.conftest import FrozenClock
 from tests.factories import instrument, lock, order
 
@@ -94,7 +94,7 @@ def test_a_session_issued_while_a_self_lock_ended_every_session_is_refused_for_g
     # the lock's first half, the account's self-lock, is left to tell.
     headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
     clock.advance(timedelta(seconds=1))
-    _self_lock(database, customer.customer_id, clock())
+    self_lock(database, customer.customer_id, clock())
     assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
     clock.advance(timedelta(seconds=1))
     assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
@@ -109,7 +109,7 @@ def test_an_unlock_does_not_revive_a_session_begun_before_the_lock(
     headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
     clock.advance(timedelta(seconds=1))
     # The racing session was not used while locked.
-    _self_lock(database, customer.customer_id, clock())
+    self_lock(database, customer.customer_id, clock())
     clock.advance(timedelta(seconds=1))
     assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
     assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
@@ -125,7 +125,7 @@ def test_a_raced_session_presented_after_an_unlock_ends_only_sessions_begun_befo
     raced = auth.session_headers(auth.login_with_passkey(customer), customer.device)
     clock.advance(timedelta(seconds=1))
     # The raced session escaped the lock's revoke-all.
-    _self_lock(database, customer.customer_id, clock())
+    self_lock(database, customer.customer_id, clock())
     clock.advance(timedelta(seconds=1))
     assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
     fresh = auth.session_headers(auth.login_with_passkey(customer), customer.device)
@@ -168,13 +168,3 @@ def test_staff_unlock_needs_two_different_operators(auth: Auth, cli: CliRunner) 
     audit = cli.invoke(app, ["customer", "create", "hanako", "--password", "short"])
     assert audit.exit_code == 1
     assert "at least 10" in audit.output
-
-
-def _self_lock(database: Database, customer_id: str, at: datetime) -> None:
-    """The customer's login lock, set straight in the row: as if it landed mid-request."""
-    with database.write() as session:
-        session.execute(
-            update(AccountRow)
-            .where(AccountRow.customer_id == customer_id)
-            .values(self_lock="login", self_locked_at=at)
-        )

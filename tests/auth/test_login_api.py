@@ -12,10 +12,9 @@ from kabuguard.auth.models import AccountRow, SessionRow
 from kabuguard.db import Database
 from kabuguard.notifications.models import OutboxRow
 from tests import factories
-from tests.auth.conftest import Auth, ServerWith, last_code
+from tests.auth.conftest import SEOUL, Auth, ServerWith, last_code
 from tests.conftest import FrozenClock
 
-SEOUL = "121.163.55.136"  # abroad: a first login from here is risky (20) but allowed
 DOCOMO = "1.79.158.24"
 
 

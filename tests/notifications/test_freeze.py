@@ -17,10 +17,11 @@ from kabuguard.decisions.interfaces import (
     DecisionError,
     IdempotencyConflict,
     StorageFailed,
+    is_idempotency_conflict,
 )
 from kabuguard.decisions.models import DecisionRow
 from kabuguard.errors import error_reply
-from kabuguard.notifications.freeze import _already_submitted, lock_event_id
+from kabuguard.notifications.freeze import lock_event_id
 from kabuguard.state.models import CustomerLockRow
 from tests import factories as f
 from tests.conftest import FrozenClock, LiveServer, running_server
@@ -177,5 +178,5 @@ def test_the_writer_process_answering_a_conflict_means_the_lock_is_stored(
 ) -> None:
     reply = error_reply(error)  # what a writer process of its own answers (ADR 0008)
     assert reply is not None
-    assert _already_submitted(AnsweredByWriter(reply.status, reply.body)) is stored
-    assert _already_submitted(error) is stored
+    assert is_idempotency_conflict(AnsweredByWriter(reply.status, reply.body)) is stored
+    assert is_idempotency_conflict(error) is stored

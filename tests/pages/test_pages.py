@@ -15,7 +15,15 @@ from kabuguard.db import Database
 from kabuguard.notifications.kinds import Locale
 from kabuguard.pages.web import Cookies
 from kabuguard.pages.words import WORDS
-from tests.auth.conftest import BROWSER, PASSWORD, Auth, Customer, ServerWith, last_code
+from tests.auth.conftest import (
+    AFTER_TRANSITION,
+    BROWSER,
+    PASSWORD,
+    Auth,
+    Customer,
+    ServerWith,
+    last_code,
+)
 
 RISK_POLICY = Path(__file__).resolve().parents[2] / "src/kabuguard/risk/default_policy.toml"
 
@@ -186,11 +194,7 @@ def test_a_paused_passkey_enrolment_is_explained_to_the_page_script_in_the_custo
 ) -> None:
     risk = _risky_unknown_network(tmp_path)
     after_transition = tmp_path / "auth.toml"  # no passkey yet: an enrolment session
-    after_transition.write_text(
-        'version = "t"\n[required_factor]\nlogin = "phishing_resistant"\norder = "any_mfa"\n'
-        'withdrawal = "phishing_resistant"\npayout_change = "phishing_resistant"\n'
-        'contact_change = "phishing_resistant"\ncredential_change = "phishing_resistant"\n'
-    )
+    after_transition.write_text(AFTER_TRANSITION)
     with (
         server_with(policy_file=risk, auth_policy_file=after_transition) as auth,
         httpx.Client(base_url=auth.server.url, headers={"user-agent": BROWSER}) as browser,

@@ -95,17 +95,8 @@ class ChangeRefused(AuthError):
 
     status, code = 403, "change_refused"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        outcome: str,
-        reasons: tuple[str, ...] = (),
-        wait_hours: int | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, wait_hours: int | None = None) -> None:
         super().__init__(message)
-        self.outcome = outcome
-        self.reasons = reasons
         self.wait_hours = wait_hours
 
 

@@ -258,16 +258,11 @@ class Passkeys:
 
     def check_removable(self, customer_id: str, credential_id: str) -> None:
         """Refuse before asking the engine: an unknown passkey, or the customer's only one."""
-        with self._db.read() as session:
-            owned = session.execute(
-                select(PasskeyRow.credential_id).where(
-                    PasskeyRow.customer_id == customer_id,
-                    PasskeyRow.credential_id == credential_id,
-                )
-            ).first()
-            if owned is None:
-                raise NotFound("no such passkey for this customer")
-            _others(session, customer_id, credential_id)
+        owned = self.credential_ids(customer_id)
+        if credential_id not in owned:
+            raise NotFound("no such passkey for this customer")
+        if len(owned) < 2:
+            raise Conflict(_ONLY_PASSKEY)
 
     def remove(self, customer_id: str, credential_id: str, *, guard: Guard) -> None:
         with self._db.write() as session:
@@ -284,6 +279,9 @@ class Passkeys:
             raise NotFound("no such passkey for this customer")
 
 
+_ONLY_PASSKEY = "this is your only passkey; register another before removing it"
+
+
 def _others(session: Session, customer_id: str, credential_id: str) -> None:
     others = session.execute(
         select(func.count()).where(
@@ -291,4 +289,4 @@ def _others(session: Session, customer_id: str, credential_id: str) -> None:
         )
     ).scalar_one()
     if not others:
-        raise Conflict("this is your only passkey; register another before removing it")
+        raise Conflict(_ONLY_PASSKEY)

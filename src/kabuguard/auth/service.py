@@ -292,15 +292,11 @@ class AuthService:
                 "for your protection, adding or changing a sign-in method from a new device or "
                 f"network is paused ({outcome}: {why}); try again from this device after "
                 f"{self.session_hours} hours, or contact support",
-                outcome=outcome,
-                reasons=verdict.reasons,
                 wait_hours=self.session_hours,
             )
         raise ChangeRefused(
             f"for your safety this change was not made ({outcome}: {why}); "
-            "log in again with your passkey and retry, or call us",
-            outcome=outcome,
-            reasons=verdict.reasons,
+            "log in again with your passkey and retry, or call us"
         )
 
     def _still_valid(self, info: SessionInfo) -> Guard:

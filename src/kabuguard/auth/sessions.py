@@ -132,16 +132,14 @@ class Sessions:
         """The session a token names, if valid from this device now; else SessionRequired."""
         if not token or not device_id:
             raise SessionRequired("please log in")
-        with self._db.read() as session:
-            row = session.execute(
-                select(SessionRow).where(SessionRow.token_digest == digest(token))
-            ).scalar_one_or_none()
-            locked = (
-                row is not None
-                and session.execute(
-                    select(_locked_since(row.customer_id, row.authenticated_at))
-                ).scalar_one()
-            )
+        S = SessionRow
+        with self._db.read() as session:  # one round trip on every authenticated request
+            found = session.execute(
+                select(S, _locked_since(S.customer_id, S.authenticated_at)).where(
+                    S.token_digest == digest(token)
+                )
+            ).one_or_none()
+        row, locked = (None, False) if found is None else found
         if row is None or not self._valid(row, device_id, now):
             raise SessionRequired("your session has ended; please log in again")
         if locked:
@@ -154,23 +152,20 @@ class Sessions:
                 )
         return SessionInfo.of(row)
 
-    def _end_locked(self, customer_id: str, now: datetime) -> int:
+    def _end_locked(self, customer_id: str, now: datetime) -> None:
         """Revoke the customer's sessions that a lock came after: each begun at or before a
         lock. A session begun after an unlock is not touched, so a raced session presented
         after the unlock ends itself and older ones, never the customer's new login."""
         S = SessionRow
         with self._db.write() as session:
-            return int(
-                changed(
-                    session,
-                    update(S)
-                    .where(
-                        S.customer_id == customer_id,
-                        S.revoked_at.is_(None),
-                        _locked_since(customer_id, S.authenticated_at),
-                    )
-                    .values(revoked_at=now, revoked_reason="customer_locked"),
+            session.execute(
+                update(S)
+                .where(
+                    S.customer_id == customer_id,
+                    S.revoked_at.is_(None),
+                    _locked_since(customer_id, S.authenticated_at),
                 )
+                .values(revoked_at=now, revoked_reason="customer_locked")
             )
 
     def confirm_live(self, session: Session, info: SessionInfo, now: datetime) -> None:
@@ -250,12 +245,12 @@ class Sessions:
 
 
 def _locked_since(
-    customer_id: str, since: datetime | SQLColumnExpression[datetime]
+    customer_id: str | SQLColumnExpression[str], since: datetime | SQLColumnExpression[datetime]
 ) -> ColumnElement[bool]:
     """Whether a customer_lock for this customer arrived at or after `since`, or the customer
     locked their own login then or since, or is locked now. The last two catch a session a login
     issued while a self-lock was revoking every session (the login read the lock state first).
-    `since` may be a session's authenticated_at column: then it is asked of each session."""
+    Both may be a session row's columns: then it is asked of each session."""
     engine_lock = exists().where(
         EventRow.customer_id == customer_id,
         EventRow.type == EventType.CUSTOMER_LOCK.value,

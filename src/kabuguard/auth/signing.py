@@ -35,12 +35,10 @@ from kabuguard.auth.interfaces import Conflict, InvalidInput, NotFound, PasskeyR
 from kabuguard.auth.models import SigningRequestRow, changed
 from kabuguard.auth.passkeys import Issued, Passkeys
 from kabuguard.db import Database
-from kabuguard.decisions.interfaces import ERROR_STATUS, AnsweredByWriter, IdempotencyConflict
+from kabuguard.decisions.interfaces import is_idempotency_conflict
 from kabuguard.risk.codes import Action
 from kabuguard.risk.events import ContactChange, Event, Factor, PayoutChange, Withdrawal
 from kabuguard.risk.money import decimal_text
-
-_IDEMPOTENCY_CONFLICT = ERROR_STATUS[IdempotencyConflict][1]
 
 SIGNED_ACTIONS: dict[Action, tuple[type[BaseModel], tuple[str, ...]]] = {
     Action.WITHDRAWAL: (Withdrawal, ("withdrawal_id", "amount", "currency", "destination_id")),
@@ -299,16 +297,8 @@ class Signing:
 
 
 def certainly_unstored(error: BaseException) -> bool:
-    """Whether a failed submission certainly stored nothing: its event_id is another event's
-    (an idempotency conflict, raised here or answered by the writer process)."""
-    if isinstance(error, IdempotencyConflict):
-        return True
-    if isinstance(error, AnsweredByWriter):
-        try:
-            return bool(orjson.loads(error.body)["error"]["code"] == _IDEMPOTENCY_CONFLICT)
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return False
-    return False
+    """Whether a failed submission certainly stored nothing: its event_id is another event's."""
+    return is_idempotency_conflict(error)
 
 
 def signed(event: Event) -> Event:

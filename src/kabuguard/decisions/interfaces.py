@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+import orjson
+
 
 class DecisionError(Exception):
     """Base of the decisions package's errors."""
@@ -102,3 +104,19 @@ ERROR_STATUS: Mapping[type[Exception], tuple[int, str]] = {
     DecisionTimedOut: (503, "decision_timeout"),
     DecisionFailed: (500, "internal_error"),
 }
+
+
+def is_idempotency_conflict(error: BaseException) -> bool:
+    """Whether submitting an event failed because its event_id is another event's, raised in
+    this process or answered by the writer process (ADR 0008): nothing was stored for it."""
+    if isinstance(error, IdempotencyConflict):
+        return True
+    if not isinstance(error, AnsweredByWriter):
+        return False
+    status, code = ERROR_STATUS[IdempotencyConflict]
+    try:
+        answer = orjson.loads(error.body)
+    except orjson.JSONDecodeError:
+        return False
+    found = answer.get("error") if isinstance(answer, dict) else None
+    return error.status == status and isinstance(found, dict) and found.get("code") == code

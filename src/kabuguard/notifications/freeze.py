@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import select, update
@@ -26,12 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kabuguard.config import Settings
 from kabuguard.db import Database
-from kabuguard.decisions.interfaces import (
-    ERROR_STATUS,
-    AnsweredByWriter,
-    DecisionError,
-    IdempotencyConflict,
-)
+from kabuguard.decisions.interfaces import DecisionError, is_idempotency_conflict
 from kabuguard.decisions.writer import Committer
 from kabuguard.notifications.kinds import Locale
 from kabuguard.notifications.models import OutboxRow
@@ -45,7 +39,6 @@ _MAX_FORM_BYTES = 1024
 # secrets.token_urlsafe(32). Anything else names no link and never reaches the database
 # (PostgreSQL refuses a NUL in a query parameter: that was a 500).
 _TOKEN = re.compile(r"[0-9a-f]{64}\.[A-Za-z0-9_-]{43}")
-_CONFLICT_STATUS, _CONFLICT_CODE = ERROR_STATUS[IdempotencyConflict]
 
 STYLE = (
     "body{margin:0;padding:24px;font-family:sans-serif;font-size:22px;line-height:1.7;"
@@ -182,27 +175,12 @@ async def lock(request: Request, token: str) -> Response:
     try:
         await committer.submit(lock_event(link, token, now, request), ACTOR)
     except DecisionError as error:
-        if not _already_submitted(error):
+        # A conflict on the link's own event id: a double submit, or a crash between the
+        # submit and mark_used. The lock is stored already.
+        if not is_idempotency_conflict(error):
             return _page(request, LinkState.FAILED, link, token)
     await run_in_threadpool(mark_used, request.app.state.database, link, now)
     return _page(request, LinkState.LOCKED, link, token)
-
-
-def _already_submitted(error: DecisionError) -> bool:
-    """The link's lock is stored already, with another time: a double submit, or a crash
-    between the submit and `mark_used`. The event id is the link's own, so it is locked."""
-    if isinstance(error, AnsweredByWriter):  # the writer in its own process (ADR 0008)
-        return error.status == _CONFLICT_STATUS and _error_code(error.body) == _CONFLICT_CODE
-    return isinstance(error, IdempotencyConflict)
-
-
-def _error_code(body: bytes) -> object:
-    try:
-        answer = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    error = answer.get("error") if isinstance(answer, dict) else None
-    return error.get("code") if isinstance(error, dict) else None
 
 
 async def _link(request: Request, token: str) -> tuple[FreezeLink | None, datetime]:

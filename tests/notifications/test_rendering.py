@@ -115,6 +115,33 @@ def test_english_and_the_lock_notice_say_that_standing_orders_keep_running() -> 
     assert "When: Fri 2026-11-20 09:00 JST" in text
 
 
+@pytest.mark.parametrize("outcome", ["challenge", "hold", "deny"])
+@pytest.mark.parametrize(
+    ("kind", "ja", "en"),
+    [
+        (
+            K.PAYOUT_DESTINATION_CHANGED,
+            "出金先の口座を変更するお申し込み",
+            "payout bank account was requested",
+        ),
+        (
+            K.CREDENTIAL_FACTOR_CHANGED,
+            "認証情報を変更するお申し込み",
+            "sign-in credentials was requested",
+        ),
+        (K.CONTACT_DETAILS_CHANGED, "連絡先を変更するお申し込み", "contact details was requested"),
+    ],
+)
+def test_a_change_not_made_is_never_called_changed(kind: K, ja: str, en: str, outcome: str) -> None:
+    context = _sample(kind) | {"outcome": outcome}
+    japanese = Renderer(BROKER).render(kind, Locale.JA, context, ChannelKind.EMAIL)
+    english = Renderer(BROKER).render(kind, Locale.EN, context, ChannelKind.SMS)
+    assert ja in japanese.subject
+    assert "変更されました" not in japanese.subject + japanese.text
+    assert en in english.subject
+    assert "was changed" not in english.text
+
+
 def test_attacker_controlled_fields_cannot_write_links_or_markup_into_the_message() -> None:
     hostile = _sample(K.LOGIN_DEVICE_NEW) | {
         "user_agent": "Mozilla/5.0 <b>call 0120-999-999</b> https://kabu-login.example/reset",

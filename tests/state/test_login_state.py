@@ -238,3 +238,39 @@ def test_a_customer_whose_only_login_waits_has_no_device_history_yet(state: Impl
     home = _decide(state, _login(60, session_id="s-2"))
     assert ReasonCode.LOGIN_DEVICE_NEW not in _codes(home)
     assert ReasonCode.LOGIN_HISTORY_NONE in _codes(home)
+
+
+def _credential_change(
+    minutes: float, credential: str, action: str, **fields: Any
+) -> dict[str, Any]:
+    return {
+        "event_id": f"{credential}-{action}-{minutes}",
+        "type": "credential_change",
+        "customer_id": "c-1",
+        "occurred_at": factories.at(minutes),
+        "credential": credential,
+        "action": action,
+        "ip": SEOUL,
+        "session_id": "s-1",
+    } | fields
+
+
+def test_a_reset_not_allowed_leaves_the_exposure_standing(state: Impl) -> None:
+    login = _decide(state, _login(0, ip=SEOUL))  # the phished password, from abroad
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(login)
+    _expose(state, "c-1", factories.BASE_TIME - timedelta(days=1))
+    reset = _decide(state, _credential_change(5, "password", "reset"))
+    assert reset.outcome is Outcome.CHALLENGE
+    assert ReasonCode.LOGIN_CREDENTIALS_EXPOSED in _codes(_decide(state, _login(10)))
+
+
+def test_a_passkey_not_allowed_does_not_count_as_enrolled(state: Impl) -> None:
+    _decide(state, _login(0, ip=SEOUL))
+    added = _decide(state, _credential_change(5, "passkey", "added"))
+    assert added.outcome is Outcome.CHALLENGE
+    for n in range(12):
+        _decide(state, factories.login(None, 10 + n / 10, ip=AWS, attempted_username=f"u{n}",
+                                      result="failure"))  # fmt: skip
+    # Stuffing that succeeds is refused outright for a customer without a passkey; a passkey
+    # the attacker's own session asked for must not soften that to a challenge.
+    assert _decide(state, factories.login("c-1", 12, ip=AWS)).outcome is Outcome.DENY

@@ -67,7 +67,7 @@ class Renderer:
     ) -> Rendered:
         words = WORDS[locale]
         broker = self._broker
-        headline = words.headlines[kind]
+        headline = headline_of(kind, words, context)
         subject = f"[{broker.name}] {headline}"
         page: dict[str, Any] = {
             "subject": subject,
@@ -93,6 +93,12 @@ class Renderer:
 
     def _page(self, locale: Locale, name: str, page: Mapping[str, Any]) -> str:
         return self._env.get_template(f"{locale.value}/{name}").render(page)
+
+
+def headline_of(kind: NoticeKind, words: Words, context: Mapping[str, Any]) -> str:
+    if context.get("outcome", "allow") != "allow" and kind in words.requested:
+        return words.requested[kind]
+    return words.headlines[kind]
 
 
 def facts(

@@ -17,6 +17,9 @@ K = NoticeKind
 @dataclass(frozen=True, slots=True)
 class Words:
     headlines: Mapping[NoticeKind, str]
+    # A change not (yet) made: held, refused or waiting for a step-up. "Was changed" would be
+    # false, and a customer told so of an attacker's refused change thinks the attack worked.
+    requested: Mapping[NoticeKind, str]
     notes: Mapping[NoticeKind, str]  # one extra sentence for some kinds ({broker}, {phone})
     labels: Mapping[str, str]
     values: Mapping[str, str]  # side, outcome, credential … names, keyed "<field>:<value>"
@@ -40,6 +43,11 @@ _JA = Words(
         K.ORDER_PROFILE_UNUSUAL: "普段と大きく異なるご注文がありました",
         K.PAYOUT_DESTINATION_CHANGED: "出金先の口座が変更されました",
         K.WITHDRAWAL_REQUESTED: "出金のご依頼がありました",
+    },
+    requested={
+        K.CONTACT_DETAILS_CHANGED: "ご登録の連絡先を変更するお申し込みがありました",
+        K.CREDENTIAL_FACTOR_CHANGED: "ログインに使う認証情報を変更するお申し込みがありました",
+        K.PAYOUT_DESTINATION_CHANGED: "出金先の口座を変更するお申し込みがありました",
     },
     notes={
         K.ACCOUNT_LOCK_SET: "ロック中も、すでに出されているご注文（予約注文・積立など）は"
@@ -128,6 +136,11 @@ _EN = Words(
         K.ORDER_PROFILE_UNUSUAL: "An order very unlike your usual trading",
         K.PAYOUT_DESTINATION_CHANGED: "Your payout bank account was changed",
         K.WITHDRAWAL_REQUESTED: "A withdrawal was requested",
+    },
+    requested={
+        K.CONTACT_DETAILS_CHANGED: "A change to your contact details was requested",
+        K.CREDENTIAL_FACTOR_CHANGED: "A change to your sign-in credentials was requested",
+        K.PAYOUT_DESTINATION_CHANGED: "A change to your payout bank account was requested",
     },
     notes={
         K.ACCOUNT_LOCK_SET: "Orders already placed (standing orders, savings plans) are not "

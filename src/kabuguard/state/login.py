@@ -202,7 +202,7 @@ class LoginMemory:
         if isinstance(event, LoginAttempt):
             self._record_login(event, verdict, last or self._facts(event))
         elif isinstance(event, CredentialChange):
-            self._record_credential(event)
+            self._record_credential(event, verdict.outcome)
         session = last.signals.session if last is not None else self._session(event)
         if session is not None and is_sensitive(event):
             self._touch_session(event, session)
@@ -291,7 +291,11 @@ class LoginMemory:
             self.profiles[customer] = replace(profile, passkey=True)
             self.changes.profiles.add(customer)
 
-    def _record_credential(self, event: CredentialChange) -> None:
+    def _record_credential(self, event: CredentialChange, outcome: Outcome) -> None:
+        # Only an allowed change is known to have happened: a passkey a risky session asked
+        # for must not soften later rules, nor a reset still owing a step-up clear an exposure.
+        if outcome is not Outcome.ALLOW:
+            return
         at = int(event.occurred_at.timestamp())
         if event.credential is CredentialKind.PASSKEY and event.action is CredentialAction.ADDED:
             self._enrol_passkey(event.customer_id, at)

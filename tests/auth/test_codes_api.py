@@ -70,7 +70,11 @@ def test_recovery_codes_are_ten_and_each_works_once(auth: Auth) -> None:
         i["event"]
         for i in auth.http.get(f"/v1/customers/{customer.customer_id}/timeline").json()["items"]
     ]
-    assert any(e.get("credential") == "recovery_codes" and e["action"] == "used" for e in events)
+    [spent] = [
+        e for e in events if e.get("credential") == "recovery_codes" and e["action"] == "used"
+    ]
+    # Tied to the login it ended, so the session's rules and its timeline see it.
+    assert spent["session_id"] == used.json()["session"]["event_session_id"]
 
 
 def test_second_factor_failures_have_their_own_counter(server_with: ServerWith) -> None:

@@ -142,6 +142,13 @@ def test_a_change_not_made_is_never_called_changed(kind: K, ja: str, en: str, ou
     assert "was changed" not in english.text
 
 
+def test_a_recovery_code_spent_is_told_as_done_whatever_the_verdict() -> None:
+    event = f.typed(b.credential_change(credential="recovery_codes", action="used"))
+    [notice] = notices_for(event, {"outcome": "challenge", "reasons": []}, ALL_OPTIONAL)
+    rendered = Renderer(BROKER).render(notice.kind, Locale.EN, notice.facts, ChannelKind.EMAIL)
+    assert rendered.subject.endswith("Your sign-in credentials were changed")
+
+
 def test_attacker_controlled_fields_cannot_write_links_or_markup_into_the_message() -> None:
     hostile = _sample(K.LOGIN_DEVICE_NEW) | {
         "user_agent": "Mozilla/5.0 <b>call 0120-999-999</b> https://kabu-login.example/reset",

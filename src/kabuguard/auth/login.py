@@ -254,7 +254,11 @@ class LoginFlow:
         await to_thread.run_sync(p.lockout.succeeded, customer, Path.FACTOR)
         if factor is Factor.RECOVERY_CODE:
             await p.steps.credential(
-                ctx, customer, CredentialKind.RECOVERY_CODES, CredentialAction.USED
+                ctx,
+                customer,
+                CredentialKind.RECOVERY_CODES,
+                CredentialAction.USED,
+                session_id=pending.event_session,
             )
         return await self._finish(ctx, pending, factor, LoginStep.SECOND_FACTOR)
 

@@ -96,7 +96,9 @@ class Renderer:
 
 
 def headline_of(kind: NoticeKind, words: Words, context: Mapping[str, Any]) -> str:
-    if context.get("outcome", "allow") != "allow" and kind in words.requested:
+    # A recovery code "used" is a fact whatever the verdict: the code is spent.
+    done = context.get("outcome", "allow") == "allow" or context.get("action") == "used"
+    if not done and kind in words.requested:
         return words.requested[kind]
     return words.headlines[kind]
 

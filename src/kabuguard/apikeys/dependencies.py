@@ -14,9 +14,10 @@ from kabuguard.apikeys.interfaces import MissingScope, Scope, Unauthenticated
 from kabuguard.apikeys.services import ApiKey, Authenticator
 
 
-def authorize(request: Request, scope: Scope) -> ApiKey:
+async def authorize(request: Request, scope: Scope) -> ApiKey:
     authenticator: Authenticator = request.app.state.authenticator
-    return authorize_header(authenticator, request.headers.get("authorization", ""), scope)
+    header = request.headers.get("authorization", "")
+    return await authorize_header_async(authenticator, header, scope)
 
 
 def authorize_header(authenticator: Authenticator, header: str, scope: Scope) -> ApiKey:

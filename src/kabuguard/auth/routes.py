@@ -67,15 +67,15 @@ def _auth(request: Request) -> AuthService:
     return service
 
 
-def _ctx(request: Request, origin: Origin, scope: Scope = Scope.EVENTS_WRITE) -> Context:
-    key = authorize(request, scope)
+async def _ctx(request: Request, origin: Origin, scope: Scope = Scope.EVENTS_WRITE) -> Context:
+    key = await authorize(request, scope)
     return _auth(request).context(origin, Channel.API, f"apikey:{key.name}")
 
 
 async def _session(
     request: Request, token: str | None, device: str | None, *, full: bool = True
 ) -> tuple[Context, SessionInfo]:
-    key = authorize(request, Scope.EVENTS_WRITE)
+    key = await authorize(request, Scope.EVENTS_WRITE)
     service = _auth(request)
     info = await to_thread.run_sync(lambda: service.session(token, device, full=full))
     origin = Origin(info.device_id, info.ip, info.user_agent)
@@ -84,7 +84,7 @@ async def _session(
 
 @router.get("/policy", response_model=PolicyOut, responses=_ERRORS)
 async def policy(request: Request) -> PolicyOut:
-    authorize(request, Scope.CUSTOMERS_READ)
+    await authorize(request, Scope.CUSTOMERS_READ)
     service = _auth(request)
     until = service.policy.transition_until
     return PolicyOut(
@@ -97,7 +97,7 @@ async def policy(request: Request) -> PolicyOut:
 
 @router.post("/customers", status_code=201, response_model=CustomerOut, responses=_ERRORS)
 async def create_customer(request: Request, body: CustomerIn) -> CustomerOut:
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     new = NewAccount(
         body.username, body.password, body.display_name, body.locale, body.customer_id, body.email
     )
@@ -109,7 +109,7 @@ async def create_customer(request: Request, body: CustomerIn) -> CustomerOut:
 
 @router.post("/login/password", response_model=PendingOut, responses=_ERRORS)
 async def login_password(request: Request, body: PasswordIn) -> PendingOut:
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     pending = await _auth(request).flow.password(ctx, body.username, body.password)
     return PendingOut(
         login_token=pending.token,
@@ -122,7 +122,7 @@ async def login_password(request: Request, body: PasswordIn) -> PendingOut:
 
 @router.post("/login/email-code", responses=_ERRORS)
 async def send_email_code(request: Request, body: LoginTokenIn) -> dict[str, str]:
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     expires = await _auth(request).flow.send_email_code(ctx, body.login_token)
     return {"status": "sent", "expires_at": expires.isoformat()}
 
@@ -130,7 +130,7 @@ async def send_email_code(request: Request, body: LoginTokenIn) -> dict[str, str
 @router.post("/login/code", response_model=LoggedInOut, responses=_ERRORS)
 async def login_code(request: Request, body: CodeIn) -> LoggedInOut:
     service = _auth(request)
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     logged_in = await service.audited(
         ctx,
         f"login_{body.factor.value}",
@@ -141,7 +141,7 @@ async def login_code(request: Request, body: CodeIn) -> LoggedInOut:
 
 @router.post("/passkeys/login/options", response_model=OptionsOut, responses=_ERRORS)
 async def passkey_login_options(request: Request, body: PasskeyOptionsIn) -> OptionsOut:
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     service = _auth(request)
     issued = await to_thread.run_sync(service.flow.passkey_options, ctx, body.login_token)
     return OptionsOut.of(issued)
@@ -150,7 +150,7 @@ async def passkey_login_options(request: Request, body: PasskeyOptionsIn) -> Opt
 @router.post("/passkeys/login", response_model=LoggedInOut, responses=_ERRORS)
 async def passkey_login(request: Request, body: AssertionIn) -> LoggedInOut:
     service = _auth(request)
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     logged_in = await service.audited(
         ctx, "login_passkey", lambda: service.flow.passkey(ctx, body.challenge_id, body.credential)
     )
@@ -280,7 +280,7 @@ async def lock(
 
 @router.post("/unlock/options", response_model=OptionsOut, responses=_ERRORS)
 async def unlock_options(request: Request, body: PasskeyOptionsIn) -> OptionsOut:
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     issued = await to_thread.run_sync(_auth(request).selflock.unlock_options, ctx)
     return OptionsOut.of(issued)
 
@@ -288,7 +288,7 @@ async def unlock_options(request: Request, body: PasskeyOptionsIn) -> OptionsOut
 @router.post("/unlock", responses=_ERRORS)
 async def unlock(request: Request, body: AssertionIn) -> dict[str, str]:
     service = _auth(request)
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     customer = await service.audited(
         ctx,
         "unlock_passkey",
@@ -299,7 +299,7 @@ async def unlock(request: Request, body: AssertionIn) -> dict[str, str]:
 
 @signing_router.post("/requests", status_code=201, response_model=SigningOut, responses=_ERRORS)
 async def create_signing(request: Request, body: SigningIn) -> SigningOut:
-    key = authorize(request, Scope.EVENTS_WRITE)
+    key = await authorize(request, Scope.EVENTS_WRITE)
     service = _auth(request)
     created = await to_thread.run_sync(
         lambda: service.signing.create(
@@ -315,7 +315,7 @@ async def create_signing(request: Request, body: SigningIn) -> SigningOut:
 
 @signing_router.get("/requests/{request_id}", response_model=SigningOut, responses=_ERRORS)
 async def get_signing(request: Request, request_id: RequestId) -> SigningOut:
-    authorize(request, Scope.CUSTOMERS_READ)
+    await authorize(request, Scope.CUSTOMERS_READ)
     service = _auth(request)
     found = await to_thread.run_sync(service.signing.get, request_id)
     return SigningOut.of(found, service.settings.public_base_url)
@@ -323,7 +323,7 @@ async def get_signing(request: Request, request_id: RequestId) -> SigningOut:
 
 @signing_router.post("/requests/{request_id}/options", response_model=OptionsOut, responses=_ERRORS)
 async def signing_options(request: Request, request_id: RequestId) -> OptionsOut:
-    authorize(request, Scope.EVENTS_WRITE)
+    await authorize(request, Scope.EVENTS_WRITE)
     service = _auth(request)
     issued = await to_thread.run_sync(service.signing.options, request_id, service.clock())
     return OptionsOut.of(issued)
@@ -332,7 +332,7 @@ async def signing_options(request: Request, request_id: RequestId) -> OptionsOut
 @signing_router.post("/requests/{request_id}/approve", response_model=SigningOut, responses=_ERRORS)
 async def approve_signing(request: Request, request_id: RequestId, body: AssertionIn) -> SigningOut:
     service = _auth(request)
-    ctx = _ctx(request, body.client.origin())
+    ctx = await _ctx(request, body.client.origin())
     approved = await service.audited(
         ctx,
         "signing_approval",
@@ -350,7 +350,7 @@ async def submit_signed(
     request: Request, request_id: RequestId, body: SigningSubmitIn
 ) -> dict[str, object]:
     """Submit the approved action's event: decided only if its details match the approval."""
-    key = authorize(request, Scope.EVENTS_WRITE)
+    key = await authorize(request, Scope.EVENTS_WRITE)
     service = _auth(request)
     try:
         event = EVENT_ADAPTER.validate_python(body.event)

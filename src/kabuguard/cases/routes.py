@@ -35,7 +35,7 @@ T = TypeVar("T")
 async def _run(
     request: Request, scope: Scope, work: Callable[[CaseService], T], *, write: bool = True
 ) -> T:
-    key = authorize(request, scope)
+    key = await authorize(request, scope)
     database: Database = request.app.state.database
     now: datetime = request.app.state.clock()
 

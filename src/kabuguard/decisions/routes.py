@@ -83,7 +83,7 @@ async def submit_event(request: Request) -> Response:
     },
 )
 async def submit_batch(request: Request) -> Response:
-    key = authorize(request, Scope.EVENTS_WRITE)
+    key = await authorize(request, Scope.EVENTS_WRITE)
     settings = _settings(request)
     document = load_json(await read_body(request, settings.max_batch_bytes))
     raw_items = document.get("events") if isinstance(document, dict) else None
@@ -123,7 +123,7 @@ async def get_decision(
     request: Request,
     event_id: Annotated[Identifier, Path()],
 ) -> Response:
-    authorize(request, Scope.DECISIONS_READ)
+    await authorize(request, Scope.DECISIONS_READ)
     return _json(await run_in_threadpool(_service(request).get, event_id))
 
 
@@ -139,7 +139,7 @@ async def timeline(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
-    authorize(request, Scope.CUSTOMERS_READ)
+    await authorize(request, Scope.CUSTOMERS_READ)
     page = await run_in_threadpool(
         _service(request).timeline, customer_id, limit=limit, cursor=cursor
     )

@@ -41,7 +41,7 @@ async def _in_transaction(
 
 @router.get("/halted-symbols", response_model=list[HaltOut], responses=_ERRORS)
 async def list_halts(request: Request) -> list[HaltOut]:
-    key = authorize(request, Scope.LISTS_READ)
+    key = await authorize(request, Scope.LISTS_READ)
     halts = await _in_transaction(
         request, f"apikey:{key.name}", lambda lists: lists.halts(), write=False
     )
@@ -50,7 +50,7 @@ async def list_halts(request: Request) -> list[HaltOut]:
 
 @router.post("/halted-symbols", response_model=HaltOut, status_code=201, responses=_ERRORS)
 async def add_halt(request: Request, body: HaltIn) -> HaltOut:
-    key = authorize(request, Scope.LISTS_WRITE)
+    key = await authorize(request, Scope.LISTS_WRITE)
     halt = SymbolHalt(body.symbol, body.market, body.reason, body.until)
     await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.halt(halt))
     return HaltOut.of(halt)
@@ -62,7 +62,7 @@ async def lift_halt(
     market: Annotated[Market, Path()],
     symbol: Annotated[Symbol, Path()],
 ) -> HaltOut:
-    key = authorize(request, Scope.LISTS_WRITE)
+    key = await authorize(request, Scope.LISTS_WRITE)
     lifted = await _in_transaction(
         request, f"apikey:{key.name}", lambda lists: lists.lift(symbol, market)
     )
@@ -71,7 +71,7 @@ async def lift_halt(
 
 @router.get("/blocked-networks", response_model=list[BlockOut], responses=_ERRORS)
 async def list_blocks(request: Request) -> list[BlockOut]:
-    key = authorize(request, Scope.LISTS_READ)
+    key = await authorize(request, Scope.LISTS_READ)
     blocked = await _in_transaction(
         request, f"apikey:{key.name}", lambda lists: lists.blocked(), write=False
     )
@@ -80,7 +80,7 @@ async def list_blocks(request: Request) -> list[BlockOut]:
 
 @router.post("/blocked-networks", response_model=BlockOut, status_code=201, responses=_ERRORS)
 async def add_block(request: Request, body: BlockIn) -> BlockOut:
-    key = authorize(request, Scope.LISTS_WRITE)
+    key = await authorize(request, Scope.LISTS_WRITE)
     blocked = BlockedNetwork(ip_network(body.network), body.reason, body.until)
     await _in_transaction(request, f"apikey:{key.name}", lambda lists: lists.block(blocked))
     return BlockOut.of(blocked)
@@ -90,7 +90,7 @@ async def add_block(request: Request, body: BlockIn) -> BlockOut:
 async def remove_block(
     request: Request, address: Annotated[str, Path(max_length=45)], prefix: int
 ) -> BlockOut:
-    key = authorize(request, Scope.LISTS_WRITE)
+    key = await authorize(request, Scope.LISTS_WRITE)
     try:
         network = ip_network(f"{address}/{prefix}")
     except ValueError:

@@ -56,7 +56,7 @@ async def inbox(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> InboxOut:
-    key = authorize(request, Scope.DECISIONS_READ)
+    key = await authorize(request, Scope.DECISIONS_READ)
     rows = await _with_settings(
         request,
         f"apikey:{key.name}",
@@ -69,7 +69,7 @@ async def inbox(
 
 @router.get("/contacts", response_model=ContactsOut, responses=_ERRORS)
 async def get_contacts(request: Request, customer_id: CustomerId) -> ContactsOut:
-    key = authorize(request, Scope.CUSTOMERS_READ)
+    key = await authorize(request, Scope.CUSTOMERS_READ)
     view = await _with_settings(
         request, f"apikey:{key.name}", lambda s: s.contacts(customer_id), write=False
     )
@@ -78,7 +78,7 @@ async def get_contacts(request: Request, customer_id: CustomerId) -> ContactsOut
 
 @router.put("/contacts", response_model=ContactsOut, responses=_ERRORS)
 async def put_contacts(request: Request, customer_id: CustomerId, body: ContactsIn) -> ContactsOut:
-    key = authorize(request, Scope.EVENTS_WRITE)
+    key = await authorize(request, Scope.EVENTS_WRITE)
     view = await _with_settings(
         request,
         f"apikey:{key.name}",
@@ -92,7 +92,7 @@ async def put_contacts(request: Request, customer_id: CustomerId, body: Contacts
 
 @router.get("/preferences", response_model=PreferencesOut, responses=_ERRORS)
 async def get_preferences(request: Request, customer_id: CustomerId) -> PreferencesOut:
-    key = authorize(request, Scope.CUSTOMERS_READ)
+    key = await authorize(request, Scope.CUSTOMERS_READ)
     view = await _with_settings(
         request, f"apikey:{key.name}", lambda s: s.preferences(customer_id), write=False
     )
@@ -103,7 +103,7 @@ async def get_preferences(request: Request, customer_id: CustomerId) -> Preferen
 async def put_preferences(
     request: Request, customer_id: CustomerId, body: PreferencesIn
 ) -> PreferencesOut:
-    key = authorize(request, Scope.EVENTS_WRITE)
+    key = await authorize(request, Scope.EVENTS_WRITE)
     view = await _with_settings(
         request,
         f"apikey:{key.name}",

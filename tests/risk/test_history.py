@@ -9,6 +9,7 @@ from kabuguard.risk.history import (
     Level,
     PopulationFacts,
     Profile,
+    complete,
     defer,
     forget,
     learn,
@@ -120,3 +121,20 @@ def test_at_most_a_few_logins_wait_and_the_oldest_is_dropped_unlearned() -> None
         profile = defer(profile, ABROAD, DAY + n)
     assert [p.at for p in profile.pending] == [DAY + n for n in range(2, PENDING_CAP + 2)]
     assert ripen(profile, 10 * DAY, 3600).logins == 1 + PENDING_CAP
+
+
+def test_a_login_owing_its_second_step_is_learned_when_completed_and_dropped_if_never() -> None:
+    owing = defer(_profile(5), ABROAD, 10 * DAY, sell_only=False, due="s-1")
+    assert ripen(owing, 20 * DAY, 3600).logins == 5  # never completed: dropped unlearned
+    done = complete(owing, "s-1", second_step=True)
+    assert done.second_step
+    assert done.pending == ()
+    assert done.has(Level.DEVICE_ID, "d-9")
+    assert complete(owing, "another-session", second_step=False).pending == owing.pending
+
+
+def test_a_completed_sell_only_login_still_waits_for_its_session_to_end() -> None:
+    owing = defer(_profile(5), ABROAD, 10 * DAY, sell_only=True, due="s-1")
+    done = complete(owing, "s-1", second_step=False)
+    assert not done.has(Level.DEVICE_ID, "d-9")
+    assert ripen(done, 11 * DAY, 3600).has(Level.DEVICE_ID, "d-9")

@@ -7,6 +7,7 @@ event sees has been through the database.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -183,10 +184,16 @@ def test_logging_in_again_does_not_lift_a_sell_only_session(state: Impl) -> None
         assert stranger.outcome is Outcome.ALLOW
 
 
-def test_a_sell_only_login_becomes_history_once_its_session_is_over(state: Impl) -> None:
+def test_a_sell_only_login_becomes_history_once_its_session_acted_and_is_over(
+    state: Impl,
+) -> None:
     _settle(state)
     first = _decide(state, _login(0, ip=STRANGER, device_id="new-phone", session_id="n-1"))
     assert ReasonCode.SESSION_LOGIN_RISKY in _codes(first)
+    # A logout (or any allowed action) shows the login was completed, not abandoned.
+    logout = {"event_id": "out-1", "type": "logout", "customer_id": "c-1",
+              "occurred_at": factories.at(5), "session_id": "n-1", "ip": STRANGER}  # fmt: skip
+    assert _decide(state, logout).outcome is Outcome.ALLOW
     hours = Policy.default().login.session_hours
     later = _decide(
         state, _login(hours * 60 + 1, ip=STRANGER, device_id="new-phone", session_id="n-2")
@@ -212,6 +219,16 @@ def test_pending_logins_survive_the_store_codec() -> None:
     assert load_profile(dump_profile(learn(None, VALUES, 0, MEMORY_SECONDS))) == learn(
         None, VALUES, 0, MEMORY_SECONDS
     )
+    owing = defer(profile, VALUES, 2 * 86_400, sell_only=False, due="s-9")
+    owing = replace(owing, second_step=True)
+    assert load_profile(dump_profile(owing)) == owing
+
+
+def test_profiles_stored_before_logins_owed_a_second_step_still_load() -> None:
+    stored = '{"f": 0, "l": 0, "p": false, "v": [[] ,[], [], [], [], [], [], [], [], [], []],'
+    stored += ' "q": [[["a"], 5]]}'
+    [waiting] = load_profile(stored).pending
+    assert (waiting.sell_only, waiting.due, waiting.at) == (True, None, 5)
 
 
 def test_a_customer_whose_first_login_waits_counts_once_among_everybody() -> None:
@@ -274,3 +291,36 @@ def test_a_passkey_not_allowed_does_not_count_as_enrolled(state: Impl) -> None:
     # Stuffing that succeeds is refused outright for a customer without a passkey; a passkey
     # the attacker's own session asked for must not soften that to a challenge.
     assert _decide(state, factories.login("c-1", 12, ip=AWS)).outcome is Outcome.DENY
+
+
+def _completed_login(state: Impl, minutes: float, session: str, **fields: Any) -> None:
+    _decide(state, _login(minutes, session_id=session, **fields))
+    code = _login(minutes + 0.2, session_id=session, step="second_factor", factor="totp", **fields)
+    assert _decide(state, code).outcome is Outcome.ALLOW
+
+
+ATTACKER = {"ip": STRANGER, "device_id": "d-attacker"}
+
+
+@pytest.mark.parametrize("ending", ["code_failed", "abandoned"])
+def test_a_login_that_never_passed_its_second_step_is_never_learned(
+    state: Impl, ending: str
+) -> None:
+    for day in range(3):
+        _completed_login(state, day * 1440, f"own-{day}")
+    attempt = _decide(state, _login(4 * 1440, session_id="atk-1", **ATTACKER))
+    assert ReasonCode.LOGIN_DEVICE_NEW in _codes(attempt)
+    if ending == "code_failed":
+        code = _login(4 * 1440 + 0.3, session_id="atk-1", step="second_factor", factor="totp",
+                      result="failure", **ATTACKER)  # fmt: skip
+        _decide(state, code)
+    # A day later (every session long over) the phisher's device is still a stranger.
+    again = _decide(state, _login(5 * 1440, session_id="atk-2", **ATTACKER))
+    assert ReasonCode.LOGIN_DEVICE_NEW in _codes(again)
+
+
+def test_a_login_is_learned_once_its_second_step_succeeds(state: Impl) -> None:
+    _completed_login(state, 0, "own-0")
+    _completed_login(state, 1440, "own-1", device_id="d-2", ip=STRANGER)
+    later = _decide(state, _login(2 * 1440, session_id="own-2", device_id="d-2", ip=STRANGER))
+    assert ReasonCode.LOGIN_DEVICE_NEW not in _codes(later)

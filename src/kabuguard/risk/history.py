@@ -14,7 +14,9 @@ A `Profile` is compact and bounded: per level at most a few values, each with a 
 time it was last seen. A value last seen more than the memory (six months) ago is forgotten;
 past the cap the least recently seen value goes. Only successful logins are learned (the state
 layer decides which). A sell-only login waits in `pending` until its session is over
-(`ripen`): the same stranger logging in again minutes later must not look familiar. Times are
+(`ripen`): the same stranger logging in again minutes later must not look familiar. For a
+customer who completes logins with a second step, a password step waits until that step
+succeeds (`complete`): an abandoned or failed one is never learned. Times are
 epoch seconds: profiles are stored and cached as numbers.
 
 Pure: no I/O, no clock.
@@ -81,10 +83,13 @@ class Seen:
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A sell-only login's values, learned once its session is over."""
+    """A login's values not learned yet: a sell-only login's until its session is over, and a
+    login still owing its second step until that step succeeds (`complete`)."""
 
     values: tuple[str, ...]
     at: int
+    sell_only: bool = True
+    due: str | None = None  # the session whose second step this login still owes
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,7 @@ class Profile:
     last: int  # the last successful login; kept when its values are forgotten (dormancy)
     levels: tuple[tuple[Seen, ...], ...]
     passkey: bool = False  # has signed in with, or enrolled, a passkey
+    second_step: bool = False  # has completed a login with a second step
     pending: tuple[Pending, ...] = ()  # sell-only logins not learned yet, oldest first
     learned: bool = True  # False until a login is learned (the profile held only the rest)
 
@@ -159,24 +165,51 @@ def learn(
     return replace(kept, first=first, last=max(profile.last, at), levels=levels, learned=True)
 
 
-def defer(profile: Profile | None, values: tuple[str, ...], at: int) -> Profile:
-    """The profile with a sell-only login waiting to be learned. Until then the login leaves
-    no trace: not its values, nor the time of the last login (a dormant account stays so)."""
+def defer(
+    profile: Profile | None,
+    values: tuple[str, ...],
+    at: int,
+    *,
+    sell_only: bool = True,
+    due: str | None = None,
+) -> Profile:
+    """The profile with a login waiting to be learned. Until then the login leaves no trace:
+    not its values, nor the time of the last login (a dormant account stays so)."""
     if profile is None:
         profile = Profile(first=at, last=at, levels=EMPTY_LEVELS, learned=False)
     # Past the cap the oldest is dropped unlearned: a login less familiar, never more.
-    waiting = (*profile.pending, Pending(values, at))[-PENDING_CAP:]
+    waiting = (*profile.pending, Pending(values, at, sell_only, due))[-PENDING_CAP:]
     return replace(profile, pending=waiting)
 
 
+def complete(profile: Profile, session: str, *, second_step: bool) -> Profile:
+    """The profile once `session`'s login is known to have completed (its second step
+    succeeded, or the session acted): the login is learned now, or, if its session is
+    sell-only, once that is over."""
+    if second_step and not profile.second_step:
+        profile = replace(profile, second_step=True)
+    done = [p for p in profile.pending if p.due == session]
+    for login in done:
+        waiting = tuple(p for p in profile.pending if p is not login)
+        if login.sell_only:
+            waiting = (*waiting, replace(login, due=None))
+            profile = replace(profile, pending=tuple(sorted(waiting, key=lambda p: p.at)))
+        else:
+            profile = replace(profile, pending=waiting)
+            profile = learn(profile, login.values, login.at, MEMORY_SECONDS)
+    return profile
+
+
 def ripen(profile: Profile, at: int, probation_seconds: int) -> Profile:
-    """The profile with the pending logins older than `probation_seconds` learned."""
+    """The profile with the pending logins older than `probation_seconds` learned, but for
+    those never completed: a password alone is what a phisher has."""
     ripe = [p for p in profile.pending if p.at + probation_seconds <= at]
     if not ripe:
         return profile
     waiting = tuple(p for p in profile.pending if p not in ripe)
     for login in ripe:
-        profile = learn(profile, login.values, login.at, MEMORY_SECONDS)
+        if login.due is None:
+            profile = learn(profile, login.values, login.at, MEMORY_SECONDS)
     return replace(profile, pending=waiting)
 
 

@@ -19,8 +19,10 @@ def dump_profile(profile: Profile) -> str:
         "p": profile.passkey,
         "v": levels,
     }
+    if profile.second_step:
+        body["s"] = True
     if profile.pending:
-        body["q"] = [[list(p.values), p.at] for p in profile.pending]
+        body["q"] = [[list(p.values), p.at, p.sell_only, p.due] for p in profile.pending]
     if not profile.learned:
         body["n"] = False
     return orjson.dumps(body).decode()
@@ -29,11 +31,21 @@ def dump_profile(profile: Profile) -> str:
 def load_profile(text: str) -> Profile:
     body = orjson.loads(text)
     levels = tuple(tuple(Seen(v, c, t) for v, c, t in level) for level in body["v"])
-    pending = tuple(Pending(tuple(values), at) for values, at in body.get("q", ()))
-    learned = body.get("n", True)
+    # Rows written before logins owed a second step hold [values, at]: sell-only ones.
+    pending = tuple(_pending(*entry) for entry in body.get("q", ()))
     return Profile(
-        body["f"], body["l"], levels, passkey=body["p"], pending=pending, learned=learned
+        body["f"],
+        body["l"],
+        levels,
+        passkey=body["p"],
+        pending=pending,
+        learned=body.get("n", True),
+        second_step=body.get("s", False),
     )
+
+
+def _pending(values: list[str], at: int, sell_only: bool = True, due: str | None = None) -> Pending:
+    return Pending(tuple(values), at, sell_only, due)
 
 
 def dump_session(session: SessionFacts) -> str:

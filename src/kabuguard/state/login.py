@@ -37,6 +37,7 @@ from kabuguard.risk.history import (
     Level,
     PopulationFacts,
     Profile,
+    complete,
     defer,
     forget,
     learn,
@@ -201,8 +202,11 @@ class LoginMemory:
         last = self._last if self._last and self._last.event_id == event.event_id else None
         if isinstance(event, LoginAttempt):
             self._record_login(event, verdict, last or self._facts(event))
-        elif isinstance(event, CredentialChange):
-            self._record_credential(event, verdict.outcome)
+        else:
+            if isinstance(event, CredentialChange):
+                self._record_credential(event, verdict.outcome)
+            if verdict.outcome is Outcome.ALLOW:
+                self._session_acted(event)
         session = last.signals.session if last is not None else self._session(event)
         if session is not None and is_sensitive(event):
             self._touch_session(event, session)
@@ -218,6 +222,8 @@ class LoginMemory:
             return
         assert event.customer_id is not None
         if event.step is LoginStep.SECOND_FACTOR:
+            if verdict.outcome is Outcome.ALLOW and event.session_id is not None:
+                self._complete(event.customer_id, event.session_id, second_step=True)
             if event.factor is Factor.PASSKEY:
                 self._enrol_passkey(event.customer_id, at)
             return
@@ -225,8 +231,15 @@ class LoginMemory:
         if verdict.outcome is Outcome.ALLOW:
             # A sell-only login is learned only once its session is over (`ripen`), so the
             # same stranger logging in again meanwhile is sell-only again, while a customer's
-            # new device stops being a stranger after one session.
-            self._learn(event.customer_id, last, at, pending=restricted)
+            # new device stops being a stranger after one session. Such a login, and any
+            # password step of a customer who completes logins with a second step, waits to
+            # be completed (`complete`): a phisher holding only the password must not make
+            # their device familiar, nor end a dormancy, by giving up at the code.
+            profile = self.profiles.get(event.customer_id)
+            second_step = profile is not None and profile.second_step
+            owes = event.step is LoginStep.PASSWORD and (restricted or second_step)
+            due = event.session_id if owes else None
+            self._learn(event.customer_id, last, at, pending=restricted, due=due)
         if event.step is LoginStep.PASSKEY:
             self._enrol_passkey(event.customer_id, at)
         if event.session_id is not None:
@@ -259,7 +272,9 @@ class LoginMemory:
             )
             self.changes.buckets.add((key, start))
 
-    def _learn(self, customer: str, last: _Facts, at: int, *, pending: bool) -> None:
+    def _learn(
+        self, customer: str, last: _Facts, at: int, *, pending: bool, due: str | None
+    ) -> None:
         before = self.profiles.get(customer)
         if before is not None:
             # Past the longest session any policy allows, a pending login is history for all.
@@ -267,8 +282,8 @@ class LoginMemory:
         # A customer counts once among everybody, whether their first login waits or not.
         fresh = before is None or not (forget(before, at, MEMORY_SECONDS).logins or before.pending)
         values = last.signals.values
-        if pending:
-            self.profiles[customer] = defer(before, values, at)
+        if pending or due is not None:
+            self.profiles[customer] = defer(before, values, at, sell_only=pending, due=due)
         else:
             self.profiles[customer] = learn(before, values, at, MEMORY_SECONDS)
         self.changes.profiles.add(customer)
@@ -282,6 +297,25 @@ class LoginMemory:
                 del periods[old]
             periods[period] = periods.get(period, 0) + 1
             self.changes.counts.add((key, period))
+
+    def _session_acted(self, event: Event) -> None:
+        """An allowed order, withdrawal, change or logout in a session proves its login was
+        completed: brokers accept them only from signed-in sessions."""
+        customer, session_id = event.customer_id, event.session_id
+        if customer is None or session_id is None:
+            return
+        profile = self.profiles.get(customer)
+        if profile is not None and any(p.due == session_id for p in profile.pending):
+            self._complete(customer, session_id, second_step=False)
+
+    def _complete(self, customer: str, session_id: str, *, second_step: bool) -> None:
+        profile = self.profiles.get(customer)
+        if profile is None:
+            return  # nothing learned or waiting: a second step alone teaches nothing
+        completed = complete(profile, session_id, second_step=second_step)
+        if completed != profile:
+            self.profiles[customer] = completed
+            self.changes.profiles.add(customer)
 
     def _enrol_passkey(self, customer: str, at: int) -> None:
         profile = self.profiles.get(customer) or Profile(

@@ -99,13 +99,29 @@ def test_automation_client_is_challenged_with_a_passkey() -> None:
     assert verdict.required_factor is FactorClass.PHISHING_RESISTANT
 
 
-@pytest.mark.parametrize(
-    ("device", "code"),
-    [(None, ReasonCode.LOGIN_DEVICE_MISSING), ("d-new", ReasonCode.LOGIN_DEVICE_NEW)],
-)
-def test_missing_or_new_device(device: str | None, code: ReasonCode) -> None:
-    verdict = _login(_facts(device=device, profile=_profile()), device_id=device)
-    assert code in _codes(verdict)
+def test_a_new_device_id_is_new() -> None:
+    verdict = _login(_facts(device="d-new", profile=_profile()), device_id="d-new")
+    assert ReasonCode.LOGIN_DEVICE_NEW in _codes(verdict)
+
+
+def test_no_device_id_where_the_history_has_them_scores_as_a_new_device_at_least() -> None:
+    without = _login(_facts(device=None, profile=_profile()), device_id=None)
+    fresh = _login(_facts(device="d-new", profile=_profile()), device_id="d-new")
+    assert ReasonCode.LOGIN_DEVICE_NEW in _codes(without)
+    assert without.risk_score >= fresh.risk_score
+
+
+def test_no_device_id_is_only_missing_for_a_customer_whose_logins_never_had_one() -> None:
+    assert ReasonCode.LOGIN_DEVICE_MISSING in _codes(_login(_facts(device=None), device_id=None))
+    cookieless = None
+    for n in range(3):
+        at = T0 - timedelta(days=3 - n)
+        values = history_values(FIBRE, CHROME, None, at)
+        cookieless = learn(cookieless, values, int(at.timestamp()), 183 * 86_400)
+    verdict = _login(_facts(device=None, profile=cookieless), device_id=None)
+    assert _codes(verdict) & {ReasonCode.LOGIN_DEVICE_NEW, ReasonCode.LOGIN_DEVICE_MISSING} == {
+        ReasonCode.LOGIN_DEVICE_MISSING
+    }
 
 
 @pytest.mark.parametrize("why", [Unknown.PRIVATE, Unknown.RESERVED, Unknown.NOT_IN_DATA])

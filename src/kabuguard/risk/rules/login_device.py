@@ -8,7 +8,7 @@ from kabuguard.risk.codes import ReasonCode
 from kabuguard.risk.decisions import Hit
 from kabuguard.risk.events import Event
 from kabuguard.risk.history import Level, Profile
-from kabuguard.risk.login import LoginSignals
+from kabuguard.risk.login import UNKNOWN_VALUE, LoginSignals
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import hit, login_rule, password_step
 
@@ -35,9 +35,11 @@ def device(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
     if login is None or login.customer_id is None:
         return
     profile = facts.profile
-    if login.device_id is None:
+    if login.device_id is None and not (profile is not None and _carries_device_ids(profile)):
         yield hit(ReasonCode.LOGIN_DEVICE_MISSING, policy)
     elif profile is not None and _new_device(profile, login.device_id):
+        # A customer whose logins carry a device id, arriving without one, is as new as a
+        # fresh id: otherwise dropping the cookie would score below presenting one.
         yield hit(ReasonCode.LOGIN_DEVICE_NEW, policy)
         # A fresh cookie behind the customer's exact browser string is what a targeted attacker
         # (or an anti-detect browser) looks like; identical strings on two real machines are
@@ -47,7 +49,14 @@ def device(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
             yield hit(ReasonCode.LOGIN_DEVICE_KNOWN_AGENT, policy, browser=facts.software.browser)
 
 
-def _new_device(profile: Profile, device_id: str) -> bool:
+def _new_device(profile: Profile, device_id: str | None) -> bool:
     """A device the customer's history does not hold; with no learned login yet (only a
     waiting sell-only one, or a passkey enrolled) there is no history to be new to."""
-    return profile.learned and not profile.has(Level.DEVICE_ID, device_id)
+    value = UNKNOWN_VALUE if device_id is None else device_id
+    return profile.learned and not profile.has(Level.DEVICE_ID, value)
+
+
+def _carries_device_ids(profile: Profile) -> bool:
+    return profile.learned and any(
+        seen.value != UNKNOWN_VALUE for seen in profile.levels[Level.DEVICE_ID]
+    )

@@ -208,7 +208,9 @@ class LoginMemory:
             if verdict.outcome is Outcome.ALLOW:
                 self._session_acted(event)
         session = last.signals.session if last is not None else self._session(event)
-        if session is not None and is_sensitive(event):
+        # Only an action let through is the session's first: a refused decoy must not use up
+        # the check, nor a held sale resubmitted at once pass it.
+        if session is not None and is_sensitive(event) and verdict.outcome is Outcome.ALLOW:
             self._touch_session(event, session)
         self.sweep(int(event.occurred_at.timestamp()))
 
@@ -352,15 +354,23 @@ class LoginMemory:
         self.changes.sessions.add(key)
 
     def sweep(self, at: int) -> None:
-        """Drop expired sessions and windows; amortised: only once the tables have doubled."""
-        if len(self.sessions) + len(self.buckets) < self._sweep_at:
+        """Drop expired sessions, windows and population counts; amortised: only once the
+        tables have doubled."""
+        if self._size() < self._sweep_at:
             return
         old = at - SESSION_SECONDS
         for key in [k for k, s in self.sessions.items() if s.login_at.timestamp() < old]:
             del self.sessions[key]
         for key in [k for k, b in self.buckets.items() if max(b, default=0) <= at - WINDOW_SECONDS]:
             del self.buckets[key]
-        self._sweep_at = max(SWEEP_FLOOR, 2 * (len(self.sessions) + len(self.buckets)))
+        # A value nobody logged in with for seven periods (an old browser build) counts 0.
+        stale = at // PERIOD_SECONDS - PERIODS
+        for key in [k for k, periods in self.counts.items() if max(periods, default=0) <= stale]:
+            del self.counts[key]
+        self._sweep_at = max(SWEEP_FLOOR, 2 * self._size())
+
+    def _size(self) -> int:
+        return len(self.sessions) + len(self.buckets) + len(self.counts)
 
     def forget_changes(self) -> None:
         """Nobody will save them (replay): drop the record of what changed."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from kabuguard.apikeys import services
-from kabuguard.apikeys.interfaces import Scope, Unauthenticated
+from kabuguard.apikeys.interfaces import DEFAULT_SCOPES, Scope, Unauthenticated
+from kabuguard.apikeys.models import ApiKeyRow
 from kabuguard.db import Database
 
 PEPPER = b"p" * 40
@@ -67,3 +68,21 @@ def test_remembers_says_whether_a_key_is_answered_without_the_database(
     expired = services.Authenticator(database, PEPPER, ttl_seconds=0)
     expired.authenticate(token)
     assert not expired.remembers(token)
+
+
+def test_staff_scopes_are_not_in_the_default_set() -> None:
+    staff = {Scope.CASES_READ, Scope.CASES_WRITE, Scope.LISTS_WRITE}
+    assert staff.isdisjoint(DEFAULT_SCOPES)
+    assert [s.value for s in Scope] == sorted(s.value for s in Scope)  # alphabetised
+
+
+def test_a_stored_scope_this_version_does_not_know_grants_nothing_and_does_not_crash(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = _create(database)
+    with database.write() as session:  # renamed, withdrawn, or written by a newer version
+        session.execute(update(ApiKeyRow).values(scopes="cases:admin events:write lists:write"))
+    key = services.Authenticator(database, PEPPER).authenticate(token)  # was a ValueError
+    assert key.scopes == {Scope.EVENTS_WRITE, Scope.LISTS_WRITE}
+    logged = [r for r in caplog.records if r.name == services.__name__]
+    assert [getattr(r, "scopes", None) for r in logged] == [["cases:admin"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -128,3 +129,71 @@ def test_product_restrictions_are_set_enforced_and_lifted(database: Database) ->
         assert [r.market for r in cases.restrictions("c-1")] == ["NASDAQ"]
         cases.unrestrict("c-1", "NASDAQ")
         assert cases.restrictions("c-1") == []
+
+
+def _audited(database: Database, kind: str) -> int:
+    with database.read() as session:
+        found = session.execute(select(func.count()).where(AuditEntry.kind == kind)).scalar()
+    return int(found or 0)
+
+
+def test_adding_a_restriction_again_changes_only_its_reason(database: Database) -> None:
+    with database.write() as session:
+        cases = CaseService(session, actor="staff", at=NOW)
+        first, created = cases.restrict("c-1", "NASDAQ", "customer asked")
+        assert created
+        assert cases.restrict("c-1", "NASDAQ", "customer asked") == (first, False)
+    assert _audited(database, "customer:product:restricted") == 1  # the repeat changed nothing
+    with database.write() as session:
+        later = CaseService(session, actor="staff", at=NOW + timedelta(days=1))
+        changed, created = later.restrict("c-1", "NASDAQ", "customer asked again, by phone")
+        assert not created
+        assert (changed.reason, changed.created_at) == ("customer asked again, by phone", NOW)
+    assert _audited(database, "customer:product:restricted") == 2
+
+
+class Alongside:
+    """`work` in a transaction of its own on a thread, started while the caller's transaction
+    is open and left waiting on it; `outcome()` is its result or error once it ended."""
+
+    def __init__(self, database: Database, work: Callable[[CaseService], object]) -> None:
+        self._outcomes: list[object] = []
+
+        def run() -> None:
+            try:
+                with database.write() as session:
+                    done = work(CaseService(session, actor="staff:b", at=NOW))
+            except Exception as error:  # at commit too
+                self._outcomes.append(error)
+            else:
+                self._outcomes.append(done)
+
+        self._thread = threading.Thread(target=run)
+        self._thread.start()
+        _until_waiting_for_a_lock(database, self._thread)
+
+    def outcome(self) -> object:
+        self._thread.join(timeout=30)
+        [outcome] = self._outcomes
+        return outcome
+
+
+def test_a_restriction_added_alongside_is_found_not_inserted_twice(database: Database) -> None:
+    with database.write() as session:
+        CaseService(session, actor="staff:a", at=NOW).restrict("c-1", "NASDAQ", "asked")
+        alongside = Alongside(database, lambda cases: cases.restrict("c-1", "NASDAQ", "asked"))
+    outcome = alongside.outcome()
+    assert isinstance(outcome, tuple), outcome  # was an IntegrityError on PostgreSQL
+    found, created = outcome
+    assert (found.market, created) == ("NASDAQ", False)
+    assert _audited(database, "customer:product:restricted") == 1
+
+
+def test_a_restriction_lifted_alongside_is_lifted_and_audited_once(database: Database) -> None:
+    with database.write() as session:
+        CaseService(session, actor="staff", at=NOW).restrict("c-1", "NASDAQ", "asked")
+    with database.write() as session:
+        CaseService(session, actor="staff:a", at=NOW).unrestrict("c-1", "NASDAQ")
+        alongside = Alongside(database, lambda cases: cases.unrestrict("c-1", "NASDAQ"))
+    assert isinstance(alongside.outcome(), NotListed)  # was a second success on PostgreSQL
+    assert _audited(database, "customer:product:unrestricted") == 1

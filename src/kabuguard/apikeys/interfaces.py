@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class Scope(StrEnum):
+    CASES_READ = "cases:read"
+    CASES_WRITE = "cases:write"
     CUSTOMERS_READ = "customers:read"
     DECISIONS_READ = "decisions:read"
     EVENTS_WRITE = "events:write"
@@ -13,7 +15,8 @@ class Scope(StrEnum):
     LISTS_WRITE = "lists:write"
 
 
-# What a broker's integration needs; changing lists is a staff power and must be asked for.
+# What a broker's integration needs. Changing lists, reading cases and holds, and deciding holds
+# or product restrictions are staff powers: a key gets them only when they are asked for.
 DEFAULT_SCOPES = (Scope.EVENTS_WRITE, Scope.DECISIONS_READ, Scope.CUSTOMERS_READ, Scope.LISTS_READ)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -26,6 +27,8 @@ from kabuguard.audit.chain import AuditKind
 from kabuguard.db import Database
 
 PREFIX = "kg"
+_SCOPE_VALUES = frozenset(scope.value for scope in Scope)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,4 +144,19 @@ class Authenticator:
                 raise Unauthenticated("the API key is unknown or revoked")
             if not hmac.compare_digest(row.digest, token_digest):
                 raise Unauthenticated("the API key is unknown or revoked")
-            return ApiKey(row.key_id, row.name, frozenset(Scope(s) for s in row.scopes.split()))
+            return ApiKey(row.key_id, row.name, known_scopes(row.scopes, key_name=row.name))
+
+
+def known_scopes(stored: str, *, key_name: str) -> frozenset[Scope]:
+    """The scopes a stored key holds that this version knows. An unknown one (a scope renamed
+    or withdrawn, or written by a newer version) grants nothing: the key is checked as if it
+    lacked it, and each lookup in the database says so in the log (at most once per key and
+    `ttl_seconds`), rather than every request with the key failing."""
+    names = stored.split()
+    unknown = sorted(name for name in names if name not in _SCOPE_VALUES)
+    if unknown:
+        log.warning(
+            "API key holds scopes this version does not know; they grant nothing",
+            extra={"key_name": key_name, "scopes": unknown},
+        )
+    return frozenset(Scope(name) for name in names if name in _SCOPE_VALUES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Protocol, TypeVar
 
 import typer
@@ -18,8 +19,10 @@ from kabuguard.parsing import ApiError
 from kabuguard.state.cases import HoldStatus
 from kabuguard.state.interfaces import StateError
 
-out = Console(emoji=False, highlight=False)
-err = Console(stderr=True, emoji=False, highlight=False)
+# Output carries staff-written reasons and callers' ids: never read as markup or emoji codes
+# (a reason holding "[/x]" made `restrictions list` fail with a MarkupError).
+out = Console(emoji=False, highlight=False, markup=False)
+err = Console(stderr=True, emoji=False, highlight=False, markup=False)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 
@@ -35,6 +38,16 @@ def register(app: typer.Typer, clock: Clock = lambda: datetime.now(UTC)) -> None
     _case_commands(cases, run)
     _hold_commands(holds, run)
     _product_commands(products, run)
+
+
+class HoldFilter(StrEnum):
+    """`holds list --status`: a hold status, or every hold. As a choice, a value not listed is
+    refused by name with the allowed ones (it was a ValueError traceback)."""
+
+    PENDING = HoldStatus.PENDING.value
+    RELEASED = HoldStatus.RELEASED.value
+    REJECTED = HoldStatus.REJECTED.value
+    ALL = "all"
 
 
 class Runner(Protocol):
@@ -80,11 +93,13 @@ def _case_commands(cases: typer.Typer, run: Runner) -> None:
 def _hold_commands(holds: typer.Typer, run: Runner) -> None:
     @holds.command("list")
     def holds_list(
-        status: Annotated[str, typer.Option(help="pending, released, rejected or all")] = "pending",
+        status: Annotated[HoldFilter, typer.Option(help="Holds in this status.")] = (
+            HoldFilter.PENDING
+        ),
         customer: str | None = None,
     ) -> None:
         """Holds (timers that ran out are released first)."""
-        wanted = None if status == "all" else HoldStatus(status)
+        wanted = None if status is HoldFilter.ALL else HoldStatus(status.value)
         _print_holds(run(lambda s: s.holds(status=wanted, customer=customer), write=True))
 
     @holds.command("release")
@@ -114,8 +129,9 @@ def _product_commands(products: typer.Typer, run: Runner) -> None:
         reason: Annotated[str, typer.Option()],
     ) -> None:
         """At the customer's request: no trading on MARKET (e.g. no foreign stocks)."""
-        run(lambda s: s.restrict(customer, market.upper(), reason), write=True)
-        out.print(f"{customer}: trading on {market.upper()} is restricted")
+        _, created = run(lambda s: s.restrict(customer, market.upper(), reason), write=True)
+        already = "" if created else " (it was already; the reason is the one given)"
+        out.print(f"{customer}: trading on {market.upper()} is restricted{already}")
 
     @products.command("remove")
     def restrictions_remove(customer: str, market: Annotated[str, typer.Option()]) -> None:

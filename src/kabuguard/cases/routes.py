@@ -1,4 +1,9 @@
-"""Case, hold and product-restriction endpoints (the staff console arrives later)."""
+"""Case, hold and product-restriction endpoints (the staff console arrives later).
+
+Reading cases and holds needs `cases:read`; deciding a hold and setting or lifting a product
+restriction need `cases:write`. Neither is a default scope: an integration key must not see
+other customers' holds, nor release a held withdrawal.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from kabuguard.apikeys.dependencies import authorize
@@ -29,6 +34,9 @@ router = APIRouter(prefix="/v1", tags=["cases"])
 _ERRORS: dict[int | str, dict[str, object]] = {
     s: {"model": ErrorOut} for s in (401, 403, 404, 409, 422)
 }
+_ALREADY_RESTRICTED: dict[int | str, dict[str, object]] = {
+    200: {"model": RestrictionOut, "description": "Already restricted: the reason given stands."}
+}
 T = TypeVar("T")
 
 
@@ -50,7 +58,7 @@ async def _run(
 async def list_cases(
     request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[CaseOut]:
-    found = await _run(request, Scope.LISTS_READ, lambda s: s.cases(limit=limit), write=False)
+    found = await _run(request, Scope.CASES_READ, lambda s: s.cases(limit=limit), write=False)
     return [CaseOut.of(case) for case in found]
 
 
@@ -58,7 +66,7 @@ async def list_cases(
 async def get_case(
     request: Request, case_id: Annotated[str, Path(max_length=100, pattern=WITHOUT_NUL)]
 ) -> CaseOut:
-    found = await _run(request, Scope.LISTS_READ, lambda s: s.case(case_id), write=False)
+    found = await _run(request, Scope.CASES_READ, lambda s: s.case(case_id), write=False)
     return CaseOut.of(found)
 
 
@@ -70,7 +78,7 @@ async def list_holds(
 ) -> list[HoldOut]:
     # A write: listing first releases holds whose timer ran out (audited), so none is stale.
     found = await _run(
-        request, Scope.LISTS_READ, lambda s: s.holds(status=status, customer=customer_id)
+        request, Scope.CASES_READ, lambda s: s.holds(status=status, customer=customer_id)
     )
     return [HoldOut.of(hold) for hold in found]
 
@@ -79,7 +87,7 @@ async def list_holds(
 async def release_hold(
     request: Request, event_id: Annotated[Identifier, Path()], body: HoldDecisionIn
 ) -> HoldOut:
-    found = await _run(request, Scope.LISTS_WRITE, lambda s: s.release(event_id, body.note))
+    found = await _run(request, Scope.CASES_WRITE, lambda s: s.release(event_id, body.note))
     return HoldOut.of(found)
 
 
@@ -87,7 +95,7 @@ async def release_hold(
 async def reject_hold(
     request: Request, event_id: Annotated[Identifier, Path()], body: HoldDecisionIn
 ) -> HoldOut:
-    found = await _run(request, Scope.LISTS_WRITE, lambda s: s.reject(event_id, body.note))
+    found = await _run(request, Scope.CASES_WRITE, lambda s: s.reject(event_id, body.note))
     return HoldOut.of(found)
 
 
@@ -109,14 +117,19 @@ async def list_restrictions(
     "/customers/{customer_id}/product-restrictions",
     response_model=RestrictionOut,
     status_code=201,
-    responses=_ERRORS,
+    responses=_ERRORS | _ALREADY_RESTRICTED,
 )
 async def add_restriction(
-    request: Request, customer_id: Annotated[Identifier, Path()], body: RestrictionIn
+    request: Request,
+    response: Response,
+    customer_id: Annotated[Identifier, Path()],
+    body: RestrictionIn,
 ) -> RestrictionOut:
-    found = await _run(
-        request, Scope.LISTS_WRITE, lambda s: s.restrict(customer_id, body.market, body.reason)
+    found, created = await _run(
+        request, Scope.CASES_WRITE, lambda s: s.restrict(customer_id, body.market, body.reason)
     )
+    if not created:
+        response.status_code = 200
     return RestrictionOut.of(found)
 
 
@@ -130,5 +143,5 @@ async def lift_restriction(
     customer_id: Annotated[Identifier, Path()],
     market: Annotated[Market, Path()],
 ) -> RestrictionOut:
-    found = await _run(request, Scope.LISTS_WRITE, lambda s: s.unrestrict(customer_id, market))
+    found = await _run(request, Scope.CASES_WRITE, lambda s: s.unrestrict(customer_id, market))
     return RestrictionOut.of(found)

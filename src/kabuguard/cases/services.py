@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kabuguard.audit import services as audit
@@ -167,25 +167,38 @@ class CaseService:
 
     # Product restrictions (TRADE-2)
 
-    def restrict(self, customer: str, market: str, reason: str) -> ProductRestriction:
-        found = ProductRestriction(customer, market, reason, self._at)
-        self._session.merge(ProductRestrictionRow(customer_id=customer, market=market,
-                                                  reason=reason, created_at=self._at))  # fmt: skip
+    def restrict(self, customer: str, market: str, reason: str) -> tuple[ProductRestriction, bool]:
+        """Set the restriction or replace its reason; return it and whether it is new. Asking
+        again with the same reason changes nothing, and writes no audit entry."""
+        # Under the audit head lock, as `_decide`: two requests at once must not both find the
+        # restriction missing (the second insert failed: 500 on PostgreSQL).
+        audit.lock_head(self._session)
+        row = self._session.get(ProductRestrictionRow, (customer, market), populate_existing=True)
+        created = row is None
+        if row is None:
+            row = ProductRestrictionRow(
+                customer_id=customer, market=market, reason=reason, created_at=self._at
+            )
+            self._session.add(row)
+        elif row.reason == reason:
+            return _restriction(row), False
+        else:
+            row.reason = reason  # in force since it was first set: created_at stays
+        self._session.flush()
         self._audit(AuditKind.CUSTOMER_PRODUCT_RESTRICTED, customer,
                     {"market": market, "reason": reason})  # fmt: skip
-        return found
+        return _restriction(row), created
 
     def unrestrict(self, customer: str, market: str) -> ProductRestriction:
-        row = self._session.get(ProductRestrictionRow, (customer, market))
+        """Lift the restriction. One already lifted, by a request alongside too, is
+        `NotListed`: only the request that lifted it writes an audit entry."""
+        audit.lock_head(self._session)
+        row = self._session.get(ProductRestrictionRow, (customer, market), populate_existing=True)
         if row is None:
             raise NotListed("product restriction", f"{customer}:{market}")
-        found = ProductRestriction(row.customer_id, row.market, row.reason, row.created_at)
-        self._session.execute(
-            delete(ProductRestrictionRow).where(
-                ProductRestrictionRow.customer_id == customer,
-                ProductRestrictionRow.market == market,
-            )
-        )
+        found = _restriction(row)
+        self._session.delete(row)
+        self._session.flush()
         self._audit(AuditKind.CUSTOMER_PRODUCT_UNRESTRICTED, customer, {"market": market})
         return found
 
@@ -195,7 +208,7 @@ class CaseService:
             .where(ProductRestrictionRow.customer_id == customer)
             .order_by(ProductRestrictionRow.market)
         ).scalars()
-        return [ProductRestriction(r.customer_id, r.market, r.reason, r.created_at) for r in rows]
+        return [_restriction(row) for row in rows]
 
     def _audit(
         self, kind: AuditKind, subject: str, payload: dict[str, Any], *, actor: str | None = None
@@ -204,6 +217,10 @@ class CaseService:
             self._session, kind=kind, actor=actor or self._actor, subject=subject,
             payload=payload, at=self._at,
         )  # fmt: skip
+
+
+def _restriction(row: ProductRestrictionRow) -> ProductRestriction:
+    return ProductRestriction(row.customer_id, row.market, row.reason, row.created_at)
 
 
 def _hold(row: HoldRow) -> HoldView:

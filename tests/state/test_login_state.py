@@ -109,8 +109,27 @@ def test_session_facts_reach_later_events_of_the_session(state: Impl) -> None:
     assert ReasonCode.SESSION_LOGIN_RISKY in _codes(login)
     buy = _decide(state, factories.order(minutes=30, side="buy", session_id="s-1", ip=SEOUL))
     assert ReasonCode.SESSION_LOGIN_RISKY in _codes(buy)
-    other = _decide(state, factories.order(minutes=31, side="buy", session_id="s-2", ip=SEOUL))
-    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(other)
+    # An event naming no session kabuguard knows, or none at all, meets the customer's latest
+    # login: leaving the session id out must not escape a sell-only session.
+    for session in ("s-unknown", None):
+        order = factories.order(minutes=31, side="buy", session_id=session, ip=SEOUL)
+        assert ReasonCode.SESSION_LOGIN_RISKY in _codes(_decide(state, order)), session
+
+
+def test_a_calm_login_of_its_own_is_not_marked_by_another_risky_session(state: Impl) -> None:
+    _settle(state)
+    _decide(state, _login(0, ip=SEOUL, device_id="d-abroad", session_id="far"))
+    calm = _decide(state, _login(1, session_id="home"))
+    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(calm)
+    buy = _decide(state, factories.order(minutes=2, side="buy", session_id="home", ip=DOCOMO))
+    assert ReasonCode.SESSION_LOGIN_RISKY not in _codes(buy)
+
+
+def test_an_inferred_session_does_not_score_a_network_change(state: Impl) -> None:
+    _settle(state)
+    _decide(state, _login(0, session_id="home"))
+    buy = _decide(state, factories.order(minutes=2, side="buy", session_id=None, ip=STRANGER))
+    assert ReasonCode.SESSION_NETWORK_CHANGED not in _codes(buy)
 
 
 def test_exposed_customers_need_a_passkey_until_they_reset(state: Impl) -> None:

@@ -121,6 +121,8 @@ class LoginSignals:
     values: tuple[str, ...] = ()  # this login's value per history Level
     windows: tuple[Window, ...] = ()
     session: SessionFacts | None = None
+    # The session is the customer's latest login's, the event naming none kabuguard knows.
+    session_inferred: bool = False
     exposed_since: datetime | None = None  # on the exposed-credentials list since then
 
 

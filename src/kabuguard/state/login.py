@@ -97,6 +97,11 @@ def session_key(session_id: str) -> str:
     return f"session:{session_id}"
 
 
+def latest_session_key(customer: str) -> str:
+    """The customer's latest login's session facts ("~" is in no event id: no clash)."""
+    return f"session:~{customer}"
+
+
 @dataclass
 class Changes:
     """What a batch changed, for a store to write back."""
@@ -136,9 +141,17 @@ class LoginMemory:
     def signals(self, event: Event) -> LoginSignals | None:
         if isinstance(event, LoginAttempt):
             self._last = self._facts(event)
-        elif event.session_id is not None and event.customer_id is not None:
+        elif event.customer_id is not None:
+            session = self._session(event)
+            # Without a session kabuguard knows, the customer's latest login stands in: a
+            # sell-only login must not be escaped by an event that names no session.
+            latest = None if session else self.sessions.get(latest_session_key(event.customer_id))
+            if session is None and latest is None and event.session_id is None:
+                return None
             network = self.enricher.network(event.ip)
-            facts = LoginSignals(network=network, session=self._session(event))
+            facts = LoginSignals(
+                network=network, session=session or latest, session_inferred=latest is not None
+            )
             self._last = _Facts(event.event_id, facts)
         else:
             return None
@@ -244,12 +257,13 @@ class LoginMemory:
             self._learn(event.customer_id, last, at, pending=restricted, due=due)
         if event.step is LoginStep.PASSKEY:
             self._enrol_passkey(event.customer_id, at)
+        session = SessionFacts(
+            event.customer_id, event.occurred_at, facts.network, verdict.risk_score, restricted,
+            stepped_up=verdict.stepped_up,
+        )  # fmt: skip
         if event.session_id is not None:
-            session = SessionFacts(
-                event.customer_id, event.occurred_at, facts.network, verdict.risk_score, restricted,
-                stepped_up=verdict.stepped_up,
-            )  # fmt: skip
             self._save_session(event.session_id, session)
+        self._save(latest_session_key(event.customer_id), session)
 
     def _count_attempt(self, event: LoginAttempt, keys: tuple[str, ...], at: int) -> None:
         start = at - at % BUCKET_SECONDS
@@ -349,7 +363,9 @@ class LoginMemory:
             )
 
     def _save_session(self, session_id: str, session: SessionFacts) -> None:
-        key = session_key(session_id)
+        self._save(session_key(session_id), session)
+
+    def _save(self, key: str, session: SessionFacts) -> None:
         self.sessions[key] = session
         self.changes.sessions.add(key)
 
@@ -386,6 +402,8 @@ def keys_for(events: Iterable[Event], enricher: Enricher) -> set[str]:
     for event in events:
         if event.session_id is not None:
             keys.add(session_key(event.session_id))
+        if event.customer_id is not None and not isinstance(event, LoginAttempt):
+            keys.add(latest_session_key(event.customer_id))
         if isinstance(event, LoginAttempt):
             network = enricher.network(event.ip)
             software = enricher.software(event.user_agent)

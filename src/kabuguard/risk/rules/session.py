@@ -55,7 +55,8 @@ def session_actions(event: Event, facts: LoginSignals, policy: Policy) -> Iterat
     if session is None:
         return
     network = facts.network
-    if _changed_network(session, facts):
+    # Another network than the latest login's is only telling within one known session.
+    if not facts.session_inferred and _changed_network(session, facts):
         yield hit(ReasonCode.SESSION_NETWORK_CHANGED, policy, asn=network.asn)
     if not session.restricted or _approved_with_passkey(event):
         return

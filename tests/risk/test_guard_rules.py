@@ -15,7 +15,7 @@ from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
 from kabuguard.risk.events import Event
 from kabuguard.risk.login import UNKNOWN_NETWORK, LoginSignals, SessionFacts
-from kabuguard.risk.money import NO_MONEY, Destination, DestinationStatus
+from kabuguard.risk.money import NO_MONEY, Destination, DestinationStatus, yen_amount
 from kabuguard.risk.policy import Policy, PolicyError
 from kabuguard.risk.signals import ParsedIP, Signals
 from kabuguard.risk.trading import Coordination, InstrumentFacts, TradingProfile, TradingSignals
@@ -243,6 +243,15 @@ def test_a_wrong_holder_or_a_shared_account_holds_the_change(
         ({"risky_login_at": T0 - timedelta(hours=2), "risky_login_score": 40,
           "destination": Destination("dst-1", DestinationStatus.ACCEPTED, T0 - DAYS_3 * 2, None)},
          ReasonCode.WITHDRAWAL_LOGIN_RISKY),
+        # To a destination kabuguard does not know, when the customer's record had to drop
+        # destinations: it may be one of them, and is judged as the worst of them.
+        ({"forgotten": Destination("", DestinationStatus.REFUSED, T0 - DAYS_3 * 20, None)},
+         ReasonCode.WITHDRAWAL_DESTINATION_REFUSED),
+        ({"forgotten": Destination("", DestinationStatus.ACCEPTED, T0, T0 + DAYS_3)},
+         ReasonCode.WITHDRAWAL_DESTINATION_COOLING_OFF),
+        ({"risky_login_at": T0 - timedelta(hours=2), "risky_login_score": 40,
+          "forgotten": Destination("", DestinationStatus.ACCEPTED, T0 - DAYS_3 * 2, None)},
+         ReasonCode.WITHDRAWAL_LOGIN_RISKY),
     ],
 )  # fmt: skip
 def test_withdrawals_that_are_held(money: dict[str, Any], code: ReasonCode) -> None:
@@ -283,11 +292,57 @@ def test_a_session_stepped_up_to_a_passkey_does_not_hold_its_withdrawal(
     assert (ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(verdict)) is held
 
 
+def test_a_destination_known_is_judged_as_itself_not_as_what_was_forgotten() -> None:
+    usable = Destination("dst-1", DestinationStatus.ACCEPTED, T0 - DAYS_3 * 20, None)
+    refused = Destination("", DestinationStatus.REFUSED, T0 - DAYS_3, None)
+    money = replace(NO_MONEY, fetched=True, destination=usable, forgotten=refused)
+    assert _judge(factories.withdrawal(), money=money).outcome is Outcome.ALLOW
+
+
+def test_a_risky_login_alone_does_not_hold_money_to_an_account_unknown_but_not_new() -> None:
+    """The record dropped only destinations registered long ago: the unknown one is not new."""
+    old = Destination("", DestinationStatus.ACCEPTED, T0 - DAYS_3 * 20, None)
+    money = replace(NO_MONEY, fetched=True, forgotten=old, risky_login_at=T0 - timedelta(hours=2),
+                    risky_login_score=40)  # fmt: skip
+    assert _judge(factories.withdrawal(), money=money).outcome is Outcome.ALLOW
+
+
 def test_an_unusual_amount_is_challenged() -> None:
     money = replace(NO_MONEY, fetched=True, largest_withdrawal=100_000)
     verdict = _judge(factories.withdrawal(amount="5000000"), money=money)
     assert ReasonCode.WITHDRAWAL_AMOUNT_UNUSUAL in _codes(verdict)
     assert verdict.outcome is Outcome.CHALLENGE
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "outcome", "yen"),
+    [
+        ("900000", "USD", Outcome.CHALLENGE, "135,000,000"),  # at the rate orders use
+        ("6000", "USD", Outcome.ALLOW, None),  # ¥900,000: below the floor
+        ("900000", "JPY", Outcome.ALLOW, None),
+        ("10", "EUR", Outcome.HOLD, None),  # no rate: cannot be compared, a person looks
+    ],
+)
+def test_an_amount_is_compared_in_yen(
+    amount: str, currency: str, outcome: Outcome, yen: str | None
+) -> None:
+    verdict = _judge(factories.withdrawal(amount=amount, currency=currency))
+    assert verdict.outcome is outcome
+    assert (ReasonCode.WITHDRAWAL_AMOUNT_UNUSUAL in _codes(verdict)) is (
+        outcome is not Outcome.ALLOW
+    )
+    if yen is not None:
+        assert f"JPY {yen}" in verdict.hits[0].message_en
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "yen"),
+    [("5000", "USD", 750_000), ("0.4", "JPY", 1), ("100.01", "HKD", 1901), ("1", "EUR", None)],
+)
+def test_yen_amount_rounds_a_fraction_of_a_yen_up(
+    amount: str, currency: str, yen: int | None
+) -> None:
+    assert yen_amount(Decimal(amount), currency) == yen
 
 
 def test_a_contact_change_on_a_dormant_account_is_held() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -19,14 +20,14 @@ from kabuguard.lists.services import ListService
 from kabuguard.risk.codes import FactorClass, Outcome, ReasonCode
 from kabuguard.risk.decisions import Verdict
 from kabuguard.risk.engine import judge
-from kabuguard.risk.events import Event
+from kabuguard.risk.events import Event, PayoutChange
 from kabuguard.risk.guard_policy import HaltMode
 from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.signals import ParsedIP, Signals, SymbolHalt
-from kabuguard.risk.trading import buyer_weight
+from kabuguard.risk.trading import InstrumentFacts, buyer_weight
 from kabuguard.state.guard import SWEEP_FLOOR, CustomerRecord, GuardChanges, GuardMemory
-from kabuguard.state.guard_codec import dump_record, load_record
+from kabuguard.state.guard_codec import dump_record, dump_reference, load_record, load_reference
 from kabuguard.state.guard_models import (
     CaseAccountRow,
     GuardCustomerRow,
@@ -38,11 +39,17 @@ from kabuguard.state.guard_models import (
 from kabuguard.state.guard_sql import SqlGuardStore, _keyed_rows, keys_for
 from kabuguard.state.login import Changes
 from kabuguard.state.memory import MemoryState
+from kabuguard.state.money import DESTINATION_CAP, CustomerMoney
 from kabuguard.state.sql import SqlState
 from tests import factories
 from tests.state.test_conformance import Impl, impl  # noqa: F401 - the shared fixture
 
 POLICY = Policy.default()
+DAYS_3 = timedelta(hours=72)
+TOYOTA_FACTS = InstrumentFacts(
+    "7203", "TSE", "JPY", 100, 10**10, 2 * 10**7, Decimal(3200), Decimal(2200),
+    Decimal(2500), None, Decimal(2490),
+)  # fmt: skip
 
 
 def _codes(verdict: object) -> set[ReasonCode]:
@@ -514,3 +521,224 @@ def test_registered_names_and_refused_markets_are_read_by_the_events_that_use_th
     memory, read = _loaded_reading(database, [factories.payout_change("c-1")], tables)
     assert read == {"registered_names"}
     assert (memory.names, memory.restricted) == ({"c-1": "ヤマダ タロウ"}, {})
+
+
+# What is learned: only what was let through (a challenge may have been failed)
+
+
+def _thin_name(state: Impl) -> None:
+    """7203 (liquid) and 584P (a low-priced name), with prices, and three ordinary buys of
+    7203 so that c-1 has a profile to compare with."""
+    state.decide(factories.typed(factories.instrument()))
+    thin = factories.instrument(symbol="584P", average_daily_volume=500_000, listed_shares=10**8)
+    state.decide(factories.typed(thin))
+    for symbol, last in (("7203", "2500"), ("584P", "76")):
+        price = {"type": "price", "event_id": f"p-{symbol}", "occurred_at": factories.at(-1),
+                 "symbol": symbol, "market": "TSE", "last": last}  # fmt: skip
+        state.decide(factories.typed(price))
+    for minute in range(3):
+        buy = factories.order(minutes=minute, limit_price="2505")
+        assert state.decide(factories.typed(buy)).outcome is Outcome.ALLOW
+
+
+def test_a_challenged_buy_is_not_learned_so_its_resubmission_is_challenged_again(
+    impl: Impl,  # noqa: F811
+) -> None:
+    """The attacker fails the challenge and sends the same buy again: it must not pass as the
+    customer's usual trading now (it scored 10, allowed, when the challenge was learned)."""
+    _thin_name(impl)
+    verdicts = [
+        impl.decide(factories.typed(
+            factories.order(minutes=10 + n, symbol="584P", limit_price="77", quantity=20_000)
+        ))
+        for n in range(2)
+    ]  # fmt: skip
+    first, again = verdicts
+    assert first.outcome is Outcome.CHALLENGE
+    assert {ReasonCode.ORDER_PROFILE_THIN_SYMBOL, ReasonCode.ORDER_FIRST_SYMBOL} <= _codes(first)
+    assert (again.outcome, again.risk_score, _codes(again)) == (
+        first.outcome,
+        first.risk_score,
+        _codes(first),
+    )
+
+
+def test_a_sell_counts_towards_a_liquidation_whatever_its_outcome(impl: Impl) -> None:  # noqa: F811
+    """A sell refused (an odd lot, ¥625,000) is still the attacker's try at liquidating."""
+    _thin_name(impl)
+    sell = factories.order(minutes=5, side="sell", quantity=250, limit_price="2500")
+    assert impl.decide(factories.typed(sell)).outcome is Outcome.DENY
+    buy = factories.order(minutes=10, symbol="584P", limit_price="77", quantity=100)
+    assert ReasonCode.ORDER_PROFILE_LIQUIDATE_THEN_BUY in _codes(impl.decide(factories.typed(buy)))
+
+
+def test_a_challenged_withdrawal_is_not_learned_so_its_retry_is_challenged_again(
+    impl: Impl,  # noqa: F811
+) -> None:
+    for minute in (1, 2):
+        verdict = impl.decide(factories.typed(factories.withdrawal(minutes=minute,
+                                                                   amount="5000000")))  # fmt: skip
+        assert verdict.outcome is Outcome.CHALLENGE
+        assert ReasonCode.WITHDRAWAL_AMOUNT_UNUSUAL in _codes(verdict)
+    allowed = impl.decide(factories.typed(factories.withdrawal(minutes=3, amount="900000")))
+    assert allowed.outcome is Outcome.ALLOW
+    # ... while an amount let through is learned: three times it is usual now.
+    usual = impl.decide(factories.typed(factories.withdrawal(minutes=4, amount="2700000")))
+    assert usual.outcome is Outcome.ALLOW
+
+
+# Withdrawals in another currency
+
+
+def test_a_withdrawal_is_learned_in_yen(impl: Impl) -> None:  # noqa: F811
+    """5,000 USD is ¥750,000 (at the rate orders are valued at): ¥2,000,000 afterwards is
+    within three times it. Learned as 5,000, ¥2,000,000 would look unusual."""
+    dollars = factories.withdrawal(minutes=1, amount="5000", currency="USD")
+    assert impl.decide(factories.typed(dollars)).outcome is Outcome.ALLOW
+    later = factories.typed(factories.withdrawal(minutes=2, amount="2000000"))
+    assert impl.state.signals_for(later).money.largest_withdrawal == 750_000
+    assert impl.decide(later).outcome is Outcome.ALLOW
+
+
+# Payout destinations beyond the cap
+
+
+def _refused_change(state: Impl, destination: str, minutes: float) -> Verdict:
+    """A change of c-1's to the account c-2 registered with a passkey: a likely mule, held."""
+    change = factories.payout_change("c-1", minutes=minutes, destination_id=destination)
+    verdict = state.decide(factories.typed(change))
+    assert ReasonCode.PAYOUT_ACCOUNT_SHARED in _codes(verdict)
+    assert verdict.outcome is Outcome.HOLD
+    return verdict
+
+
+def test_a_refused_destination_stays_refused_after_many_payout_changes(impl: Impl) -> None:  # noqa: F811
+    impl.decide(factories.typed(factories.payout_change("c-2", approved_with="passkey")))
+    _refused_change(impl, "dst-x", 1)
+    to_x = factories.withdrawal("c-1", minutes=2, destination_id="dst-x")
+    assert ReasonCode.WITHDRAWAL_DESTINATION_REFUSED in _codes(impl.decide(factories.typed(to_x)))
+    for number in range(DESTINATION_CAP):  # junk: every one held, none usable
+        _refused_change(impl, f"junk-{number}", 3 + number)
+    again = factories.withdrawal("c-1", minutes=60, destination_id="dst-x")
+    verdict = impl.decide(factories.typed(again))
+    assert verdict.outcome is Outcome.HOLD
+    assert ReasonCode.WITHDRAWAL_DESTINATION_REFUSED in _codes(verdict)
+
+
+def test_the_cap_drops_the_oldest_accepted_destination_out_of_its_cooling_off_first() -> None:
+    """Not the oldest destination: the oldest usable one. A refused or cooling destination
+    goes only when nothing else can, and what it was is kept in `forgotten`."""
+    money = CustomerMoney()
+    t0 = factories.BASE_TIME
+    _register(money, "usable", Outcome.ALLOW, t0 + timedelta(minutes=1), None)
+    _register(money, "refused", Outcome.HOLD, t0, None)  # the oldest
+    for number in range(DESTINATION_CAP - 2):
+        at = t0 + timedelta(minutes=2 + number)
+        _register(money, f"cooling-{number}", Outcome.CHALLENGE, at, DAYS_3)
+    assert (len(money.destinations), money.forgotten) == (DESTINATION_CAP, None)
+    _register(money, "newest", Outcome.CHALLENGE, t0 + timedelta(hours=1), DAYS_3)
+    assert "usable" not in money.destinations
+    assert {"refused", "newest"} <= set(money.destinations)
+    dropped = money.forgotten  # an accepted destination out of its cooling-off: harmless
+    assert dropped is not None
+    assert (dropped.status, dropped.cooling_until) == (DestinationStatus.ACCEPTED, None)
+    # Every one left is refused or cooling off: the next change drops the oldest of those,
+    # and the record remembers that money to a destination it does not know may be refused.
+    last = t0 + timedelta(hours=2)
+    _register(money, "last", Outcome.CHALLENGE, last, DAYS_3)
+    assert "refused" not in money.destinations
+    assert {"last", "newest"} <= set(money.destinations)
+    assert len(money.destinations) == DESTINATION_CAP
+    dropped = money.forgotten
+    assert dropped is not None
+    assert dropped.status is DestinationStatus.REFUSED
+    assert money.cooling_until() == last + DAYS_3
+
+
+def _register(
+    money: CustomerMoney,
+    destination: str,
+    outcome: Outcome,
+    at: datetime,
+    cooling: timedelta | None,
+) -> None:
+    change = factories.payout_change(destination_id=destination, occurred_at=at.isoformat())
+    typed = factories.typed(change)
+    assert isinstance(typed, PayoutChange)
+    money.register(typed, outcome, at + cooling if cooling is not None else None)
+
+
+def test_what_the_cap_dropped_survives_the_store_codec_and_an_old_full_record_is_suspect() -> None:
+    money = CustomerMoney()
+    t0 = factories.BASE_TIME
+    for number in range(DESTINATION_CAP + 1):
+        _register(money, f"dst-{number}", Outcome.HOLD, t0 + timedelta(minutes=number), None)
+    record = CustomerRecord(money=money)
+    assert load_record(dump_record(record)) == record
+    assert load_record(dump_record(CustomerRecord())).money.forgotten is None
+    # A record written by the release before this one has no "f": it dropped destinations
+    # without keeping anything of them. A full one may have dropped a refused one.
+    stored_before = orjson.loads(dump_record(record))
+    del stored_before["f"]
+    forgotten = load_record(orjson.dumps(stored_before).decode()).money.forgotten
+    assert forgotten is not None
+    assert forgotten.status is DestinationStatus.REFUSED
+    assert forgotten.changed_at == t0 + timedelta(minutes=1)  # the oldest still listed
+    stored_before["d"] = stored_before["d"][:3]
+    assert load_record(orjson.dumps(stored_before).decode()).money.forgotten is None
+
+
+# Window edges: SQL keeps the instants memory keeps
+
+
+def test_a_risky_logins_hours_end_where_they_end_in_memory(impl: Impl) -> None:  # noqa: F811
+    """A risky login at 00.900 and a withdrawal 24 h - 0.5 s later (at 00.400): held. Stored
+    in whole seconds, the login's hours ended at 00.000, and SQL let the withdrawal through."""
+    impl.decide(factories.typed(factories.payout_change(destination_id="dst-2")))
+    login_at = factories.BASE_TIME + timedelta(hours=72, milliseconds=900)
+    abroad = factories.login(occurred_at=login_at.isoformat(), ip="121.163.55.136",
+                             session_id="s-9")  # fmt: skip
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(impl.decide(factories.typed(abroad)))
+    edge = login_at + timedelta(hours=24, milliseconds=-500)
+    withdrawal = factories.withdrawal(occurred_at=edge.isoformat(), destination_id="dst-2",
+                                      session_id="s-8")  # fmt: skip
+    verdict = impl.decide(factories.typed(withdrawal))
+    assert ReasonCode.WITHDRAWAL_LOGIN_RISKY in _codes(verdict)
+    assert verdict.outcome is Outcome.HOLD
+
+
+def test_a_cooling_off_never_ends_early_after_the_store(impl: Impl) -> None:  # noqa: F811
+    changed_at = factories.BASE_TIME + timedelta(milliseconds=900)
+    change = factories.payout_change(occurred_at=changed_at.isoformat(), destination_id="dst-2")
+    impl.decide(factories.typed(change))
+    edge = changed_at + DAYS_3 - timedelta(milliseconds=400)  # 72 h on, at 00.500
+    withdrawal = factories.withdrawal(occurred_at=edge.isoformat(), destination_id="dst-2")
+    verdict = impl.decide(factories.typed(withdrawal))
+    assert ReasonCode.WITHDRAWAL_DESTINATION_COOLING_OFF in _codes(verdict)
+
+
+def test_every_instant_survives_the_store_codec_to_the_microsecond() -> None:
+    at = factories.BASE_TIME + timedelta(seconds=0.9)
+    record = CustomerRecord(pivoted_until=at + timedelta(hours=24))
+    money = record.money
+    money.destinations["dst-2"] = Destination(
+        "dst-2", DestinationStatus.ACCEPTED, at, at + DAYS_3 + timedelta(microseconds=1)
+    )
+    money.forgotten = Destination("", DestinationStatus.ACCEPTED, at, at + DAYS_3)
+    money.risky_login_at = money.last_login_at = at + timedelta(microseconds=999_999)
+    money.previous_login_at = at - timedelta(days=400, microseconds=1)
+    assert load_record(dump_record(record)) == record
+    facts = replace(TOYOTA_FACTS, last_at=at)
+    assert load_reference(dump_reference(facts)) == facts
+    # Whole seconds are written as before (what the release before this one wrote and reads).
+    whole = CustomerRecord(pivoted_until=factories.BASE_TIME)
+    assert orjson.loads(dump_record(whole))["u"] == int(factories.BASE_TIME.timestamp())
+
+
+@pytest.mark.parametrize("year", [1999, 2026, 2105, 2241])
+def test_a_stored_instant_is_exact_to_the_microsecond_until_2242(year: int) -> None:
+    start = datetime(year, 12, 31, 23, 59, 58, tzinfo=UTC)
+    for step in range(0, 2_000_000, 7_919):  # a prime stride through two seconds
+        at = start + timedelta(microseconds=step)
+        record = CustomerRecord(pivoted_until=at)
+        assert load_record(dump_record(record)).pivoted_until == at

@@ -6,10 +6,13 @@ the rules see only whether they matched. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+
+from kabuguard.risk.trading import YEN_PER_UNIT
 
 
 def decimal_text(value: Decimal) -> str:
@@ -18,6 +21,13 @@ def decimal_text(value: Decimal) -> str:
     if not value:
         return "0"
     return format(value.normalize(), "f")
+
+
+def yen_amount(amount: Decimal, currency: str) -> int | None:
+    """An amount in yen at the rates orders are valued at (`YEN_PER_UNIT`), a fraction of a
+    yen counting as a whole one; None for a currency with no rate (the rules hold it)."""
+    rate = YEN_PER_UNIT.get(currency)
+    return None if rate is None else math.ceil(amount * Decimal(str(rate)))
 
 
 class DestinationStatus(StrEnum):
@@ -43,6 +53,10 @@ class MoneySignals:
     """Everything the money and contact rules consult about one event."""
 
     destination: Destination | None = None  # a withdrawal's destination, if registered here
+    # The destinations the customer's record had to drop (too many changes), merged into the
+    # worst of them: refused if any was, the latest change, the latest cooling-off. A
+    # withdrawal to a destination kabuguard does not know may be going to one of them.
+    forgotten: Destination | None = None
     holder_matches: bool | None = None  # None: the customer's registered name is unknown
     account_customers: int = 0  # other customers who registered the same bank account
     largest_withdrawal: int | None = None  # yen; None: no withdrawal seen yet

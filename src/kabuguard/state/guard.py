@@ -31,7 +31,7 @@ from kabuguard.risk.events import (
 )
 from kabuguard.risk.guard_policy import HaltMode
 from kabuguard.risk.login import AsnClass, LoginSignals
-from kabuguard.risk.money import MoneySignals
+from kabuguard.risk.money import MoneySignals, yen_amount
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules.profile import session_of
 from kabuguard.risk.signals import ParsedIP, SymbolHalt
@@ -51,7 +51,9 @@ from kabuguard.state.trading import (
 
 HOLD_CAP = 10_000  # holds kept in memory (replay has no store; a SQL overlay drains them)
 SWEEP_FLOOR = 4096
-_PASSED = (Outcome.ALLOW, Outcome.CHALLENGE)
+# A login allowed or challenged starts a session (the broker enforces the challenge): its risk
+# is remembered either way, the conservative reading of a login that may be an attacker's.
+_SESSION_STARTED = (Outcome.ALLOW, Outcome.CHALLENGE)
 _LOGIN_STEPS = (LoginStep.PASSWORD, LoginStep.PASSKEY)
 
 
@@ -151,7 +153,7 @@ class GuardMemory:
         )
         if isinstance(event, Withdrawal):
             destination = money.destinations.get(event.destination_id)
-            return replace(common, destination=destination)
+            return replace(common, destination=destination, forgotten=money.forgotten)
         if isinstance(event, PayoutChange):
             others = self.accounts.get(account_key(event), set()) - {event.customer_id}
             registered = self.names.get(event.customer_id)
@@ -179,16 +181,22 @@ class GuardMemory:
             return
         self._touch(event, customer, login, at)
         match event:
-            case LoginAttempt() if event.step in _LOGIN_STEPS and verdict.outcome in _PASSED:
+            case LoginAttempt() if (
+                event.step in _LOGIN_STEPS and verdict.outcome in _SESSION_STARTED
+            ):
                 if event.result.value == "success":
                     self._record_login(event, customer, verdict)
             case Order():
                 self._record_order(event, customer, verdict, login)
             case PayoutChange():
                 self._record_payout(event, customer, verdict)
-            case Withdrawal() if verdict.outcome in _PASSED:
-                self._record(customer).money.withdrew(int(event.amount))
-                self.changes.customers.add(customer)
+            case Withdrawal() if verdict.outcome is Outcome.ALLOW:
+                # Only an amount let through is learned: a challenged one may be an attacker's
+                # who failed the challenge, and must not make the same amount usual.
+                yen = yen_amount(event.amount, event.currency)
+                if yen is not None:
+                    self._record(customer).money.withdrew(yen)
+                    self.changes.customers.add(customer)
         found = hold_for(event, verdict, self._cooling_until(customer))
         if found is not None:
             self._hold(found)
@@ -222,12 +230,16 @@ class GuardMemory:
             self.changes.symbols.add(key)
             if any(h.code is ReasonCode.ORDER_COORDINATION_SYMBOL for h in verdict.hits):
                 self._coordinated(order, window, weight)
-        if verdict.outcome in _PASSED:
-            instrument = self.reference.get(key)
+        instrument = self.reference.get(key)
+        # The profile learns only an order let through: a challenged one may be an attacker's
+        # who failed the challenge, and must not make their resubmission look usual.
+        if verdict.outcome is Outcome.ALLOW:
             record.profile = learn_order(record.profile, order, instrument, self.policy.orders)
-            if order.side is Side.SELL:
-                sells = recent_sells(record.sells, at)
-                record.sells = [*sells, Sell(at, order_value(order, instrument), key)]
+        # A sell counts towards liquidate-then-buy whatever its outcome: one the attacker
+        # tried is evidence of a liquidation all the same.
+        if order.side is Side.SELL:
+            sells = recent_sells(record.sells, at)
+            record.sells = [*sells, Sell(at, order_value(order, instrument), key)]
         self.changes.customers.add(customer)
 
     def _record_payout(self, change: PayoutChange, customer: str, verdict: Verdict) -> None:
@@ -295,10 +307,7 @@ class GuardMemory:
 
     def _cooling_until(self, customer: str) -> datetime | None:
         record = self.customers.get(customer)
-        if record is None:
-            return None
-        ends = [d.cooling_until for d in record.money.destinations.values() if d.cooling_until]
-        return max(ends, default=None)
+        return record.money.cooling_until() if record is not None else None
 
     def _hold(self, found: Hold) -> None:
         self.holds[found.event_id] = found

@@ -1,11 +1,17 @@
 """Compact JSON for the guard's stored state: customer records, symbol windows, reference facts.
 
-Times are epoch seconds, prices strings (Decimals survive the round trip exactly).
+Times are epoch seconds, with their microseconds when they have any (a float, which holds
+them exactly until 2242, when its spacing reaches a microsecond). Memory keeps microseconds,
+and a window edge must fall where it falls in memory, or SQL and replay would decide an event
+at the edge differently (a cooling-off or a risky login's hours ending up to a second early).
+Whole seconds are written as before, and the release before this one reads either. Prices
+are strings (Decimals survive the round trip exactly).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,16 +21,26 @@ from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.trading import InstrumentFacts, TradingProfile
 from kabuguard.state.coordination import SymbolWindow
 from kabuguard.state.guard import CustomerRecord
-from kabuguard.state.money import CustomerMoney
+from kabuguard.state.money import DESTINATION_CAP, CustomerMoney
 from kabuguard.state.trading import Sell
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
 
-def _ts(at: datetime | None) -> int | None:
-    return int(at.timestamp()) if at is not None else None
+
+def _ts(at: datetime | None) -> int | float | None:
+    if at is None:
+        return None
+    seconds, rest = divmod(at - _EPOCH, _SECOND)
+    return seconds if not rest else seconds + rest.microseconds / 1_000_000
 
 
-def _at(ts: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
+def _at(ts: float | None) -> datetime | None:
+    """The instant `_ts` wrote: exact to the microsecond (a float's error is far below one)."""
+    if ts is None:
+        return None
+    seconds = math.floor(ts)
+    return _EPOCH + timedelta(seconds=seconds, microseconds=round((ts - seconds) * 1_000_000))
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -46,12 +62,37 @@ def dump_record(record: CustomerRecord) -> str:
         ],
         # Apart from "d", so that a record stays readable by the release before this one.
         "ds": sorted(d.destination_id for d in money.destinations.values() if d.signed),
+        # What was dropped to stay within the cap; always written (null: nothing), so that a
+        # record without it is known to come from a release that dropped without keeping.
+        "f": _destination(money.forgotten) if money.forgotten is not None else None,
         "w": money.largest_withdrawal,
         "r": [_ts(money.risky_login_at), money.risky_login_score],
         "l": [_ts(money.last_login_at), _ts(money.previous_login_at), money.last_session],
         "u": _ts(record.pivoted_until),
     }
     return orjson.dumps(body).decode()
+
+
+def _destination(found: Destination) -> list[Any]:
+    return [found.status.value, _ts(found.changed_at), _ts(found.cooling_until), found.signed]
+
+
+def _forgotten(body: dict[str, Any], kept: dict[str, Destination]) -> Destination | None:
+    if "f" not in body:
+        # Stored by a release that dropped the oldest destination, refused or not, and kept
+        # nothing of it. A full list may have lost one: money to an unknown destination then
+        # waits for staff, as it would to a refused one (a customer rarely has eight).
+        if len(kept) < DESTINATION_CAP:
+            return None
+        oldest = min(d.changed_at for d in kept.values())
+        return Destination("", DestinationStatus.REFUSED, oldest, None)
+    found = body["f"]
+    if found is None:
+        return None
+    status, changed, cooling, signed = found
+    changed_at = _at(changed)
+    assert changed_at is not None
+    return Destination("", DestinationStatus(status), changed_at, _at(cooling), signed=signed)
 
 
 def _profile(profile: TradingProfile) -> list[Any]:
@@ -83,6 +124,7 @@ def load_record(text: str) -> CustomerRecord:
     last, previous, session = body["l"]
     money = CustomerMoney(
         destinations=destinations,
+        forgotten=_forgotten(body, destinations),
         largest_withdrawal=body["w"],
         risky_login_at=_at(risky_at),
         risky_login_score=risky_score,

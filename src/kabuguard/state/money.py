@@ -1,9 +1,10 @@
 """Payout, withdrawal and contact state: per customer, and per bank account (mule detection).
 
-Per customer (one compact record): registered destinations (at most `DESTINATION_CAP`), the
-largest withdrawal, the latest risky login and the last two successful logins. Per bank
-account: the customers who registered it (at most `HOLDER_CAP`). Registered names come from
-the customer import (`kabuguard reference customers`), normalised with jaconv.
+Per customer (one compact record): registered destinations (at most `DESTINATION_CAP`; what
+had to be dropped is merged into one, `forgotten`), the largest withdrawal in yen, the latest
+risky login and the last two successful logins. Per bank account: the customers who
+registered it (at most `HOLDER_CAP`). Registered names come from the customer import
+(`kabuguard reference customers`), normalised with jaconv.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ class CustomerMoney:
     """What the money rules remember about one customer."""
 
     destinations: dict[str, Destination] = field(default_factory=dict)
-    largest_withdrawal: int | None = None
+    # What `register` dropped to stay within the cap, merged (see `MoneySignals.forgotten`).
+    forgotten: Destination | None = None
+    largest_withdrawal: int | None = None  # yen
     risky_login_at: datetime | None = None
     risky_login_score: int = 0
     last_login_at: datetime | None = None
@@ -65,11 +68,26 @@ class CustomerMoney:
             signed=change.approved_with is Factor.PASSKEY,
         )
         if len(self.destinations) > DESTINATION_CAP:
-            oldest = min(self.destinations.values(), key=lambda d: d.changed_at)
-            del self.destinations[oldest.destination_id]
+            dropped = self.destinations.pop(self._evictable(change).destination_id)
+            self.forgotten = merged(self.forgotten, dropped)
 
-    def withdrew(self, amount: int) -> None:
-        self.largest_withdrawal = max(self.largest_withdrawal or 0, amount)
+    def _evictable(self, change: PayoutChange) -> Destination:
+        """The oldest accepted destination whose cooling-off is over; only when there is none
+        (a burst of refused or cooling changes: an attack, not a customer), the oldest other
+        one. Never the one just registered. What goes is remembered in `forgotten`."""
+        others = [
+            d for d in self.destinations.values() if d.destination_id != change.destination_id
+        ]
+        settled = [d for d in others if usable(d, change.occurred_at)]
+        return min(settled or others, key=lambda d: d.changed_at)
+
+    def withdrew(self, yen: int) -> None:
+        self.largest_withdrawal = max(self.largest_withdrawal or 0, yen)
+
+    def cooling_until(self) -> datetime | None:
+        """When the last cooling-off of a destination, kept or dropped, ends."""
+        kept = [*self.destinations.values(), *([self.forgotten] if self.forgotten else [])]
+        return max((d.cooling_until for d in kept if d.cooling_until), default=None)
 
     def release(self, destination_id: str) -> None:
         """Staff released a held change: the destination becomes usable (no cooling-off)."""
@@ -78,6 +96,28 @@ class CustomerMoney:
             self.destinations[destination_id] = replace(
                 found, status=DestinationStatus.ACCEPTED, cooling_until=None
             )
+
+
+def usable(destination: Destination, at: datetime) -> bool:
+    """Accepted and out of its cooling-off at `at`."""
+    cooling = destination.cooling_until
+    return destination.status is DestinationStatus.ACCEPTED and (cooling is None or cooling <= at)
+
+
+def merged(before: Destination | None, dropped: Destination) -> Destination:
+    """`forgotten` after dropping `dropped`: the worst of both. Refused if either was; the
+    later change and cooling-off; signed only if both were."""
+    if before is None:
+        return replace(dropped, destination_id="")
+    refused = DestinationStatus.REFUSED in (before.status, dropped.status)
+    coolings = [d.cooling_until for d in (before, dropped) if d.cooling_until is not None]
+    return Destination(
+        "",
+        DestinationStatus.REFUSED if refused else DestinationStatus.ACCEPTED,
+        max(before.changed_at, dropped.changed_at),
+        max(coolings, default=None),
+        signed=before.signed and dropped.signed,
+    )
 
 
 def holder_matches(registered: str | None, change: PayoutChange) -> bool | None:

@@ -1,7 +1,8 @@
 """Order-guard state per customer and per symbol: reference data, trading profiles, recent sells.
 
-Bounded: one profile per customer (at most `SYMBOL_CAP` symbols), recent sells only inside
-`SELL_WINDOW_SECONDS`, one reference entry per symbol.
+Bounded: one profile per customer (at most `SYMBOL_CAP` symbols; allowed orders only), recent
+sells (whatever their outcome) only inside `SELL_WINDOW_SECONDS`, one reference entry per
+symbol.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def learn_order(
     instrument: InstrumentFacts | None,
     knobs: OrderPolicy,
 ) -> TradingProfile:
-    """The profile after an order that went ahead (allowed or challenged)."""
+    """The profile after an order that was allowed (a challenged one is not learned: the
+    challenge may have been failed, and an attacker's resubmission must not look usual)."""
     found = profile or EMPTY_PROFILE
     key = symbol_key(order.market, order.symbol)
     symbols = found.symbols if key in found.symbols else _capped(found.symbols, key)

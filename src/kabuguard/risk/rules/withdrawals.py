@@ -2,6 +2,10 @@
 
 A held withdrawal is parked, never lost: it waits in the hold queue until its timer or staff
 release or reject it (`kabuguard holds`).
+
+A destination kabuguard does not know is the account the customer had before any change it
+saw, unless the customer's record had to drop destinations (too many changes): then it may be
+one of them, and is judged as the worst of them (`MoneySignals.forgotten`).
 """
 
 from __future__ import annotations
@@ -12,15 +16,21 @@ from datetime import timedelta
 from kabuguard.risk.codes import Outcome, ReasonCode
 from kabuguard.risk.decisions import Hit
 from kabuguard.risk.events import Event, Withdrawal
-from kabuguard.risk.money import DestinationStatus
+from kabuguard.risk.money import Destination, DestinationStatus, MoneySignals, yen_amount
 from kabuguard.risk.policy import Policy
 from kabuguard.risk.rules import hit
 from kabuguard.risk.rules.profile import live_session
 from kabuguard.risk.signals import Signals
 
 
+def known_or_forgotten(money: MoneySignals) -> Destination | None:
+    """The withdrawal's destination as kabuguard registered it; for one it does not know, the
+    destinations the record dropped, merged (None: none was dropped)."""
+    return money.destination if money.destination is not None else money.forgotten
+
+
 def destination(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit]:
-    found = signals.money.destination
+    found = known_or_forgotten(signals.money)
     if not isinstance(event, Withdrawal) or found is None:
         return
     if found.status is DestinationStatus.REFUSED:
@@ -43,7 +53,7 @@ def risky_login(event: Event, signals: Signals, policy: Policy) -> Iterator[Hit]
     if not isinstance(event, Withdrawal):
         return
     knobs = policy.guard.withdrawals
-    found = signals.money.destination
+    found = known_or_forgotten(signals.money)
     recent = timedelta(days=knobs.new_destination_days)
     if found is None or found.signed or event.occurred_at - found.changed_at > recent:
         return
@@ -67,9 +77,18 @@ def unusual_amount(event: Event, signals: Signals, policy: Policy) -> Iterator[H
     if not isinstance(event, Withdrawal):
         return
     knobs = policy.guard.withdrawals
-    largest = signals.money.largest_withdrawal or 0
-    amount = int(event.amount)  # yen: withdrawals are paid out in yen
-    if amount > max(largest * knobs.unusual_multiple, knobs.unusual_floor_yen):
+    largest = signals.money.largest_withdrawal or 0  # yen
+    amount = yen_amount(event.amount, event.currency)
+    if amount is None:
+        # No rate: the amount cannot be compared with anything, so a person looks at it.
+        yield hit(
+            ReasonCode.WITHDRAWAL_AMOUNT_UNUSUAL,
+            policy,
+            Outcome.HOLD,
+            amount=f"? ({event.currency} {event.amount:,})",
+            largest=f"{largest:,}",
+        )
+    elif amount > max(largest * knobs.unusual_multiple, knobs.unusual_floor_yen):
         yield hit(
             ReasonCode.WITHDRAWAL_AMOUNT_UNUSUAL,
             policy,

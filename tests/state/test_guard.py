@@ -742,3 +742,51 @@ def test_a_stored_instant_is_exact_to_the_microsecond_until_2242(year: int) -> N
         at = start + timedelta(microseconds=step)
         record = CustomerRecord(pivoted_until=at)
         assert load_record(dump_record(record)).pivoted_until == at
+
+
+def _contact_change(minutes: float, session: str) -> Event:
+    return factories.typed({
+        "type": "contact_change", "event_id": f"cc-{minutes}", "customer_id": "c-1",
+        "occurred_at": factories.at(minutes), "session_id": session, "ip": "60.64.0.77",
+        "contact": "email", "new_value": "someone@evil.example",
+    })  # fmt: skip
+
+
+def test_an_abandoned_risky_login_does_not_wake_a_dormant_account(impl: Impl) -> None:  # noqa: F811
+    year_ago = -400 * 1440
+    for day in range(6):  # the customer, calm, long ago
+        login = factories.login(minutes=year_ago + day * 1440, session_id=f"own-{day}")
+        impl.decide(factories.typed(login))
+    phisher = {"ip": "60.64.0.77", "device_id": "d-phisher"}
+    attempt = impl.decide(factories.typed(factories.login(minutes=0, session_id="g", **phisher)))
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(attempt)  # then gives up at the code
+    later = 13 * 60
+    impl.decide(factories.typed(factories.login(minutes=later, session_id="b", **phisher)))
+    code = factories.login(minutes=later + 0.2, session_id="b", step="second_factor",
+                           factor="sms_otp", **phisher)  # fmt: skip
+    impl.decide(factories.typed(code))
+    verdict = impl.decide(_contact_change(later + 1, "b"))
+    assert ReasonCode.CONTACT_ACCOUNT_DORMANT in _codes(verdict)
+    assert verdict.outcome is Outcome.HOLD
+
+
+def test_a_completed_login_is_the_next_sessions_previous_one(impl: Impl) -> None:  # noqa: F811
+    year_ago = -400 * 1440
+    impl.decide(factories.typed(factories.login(minutes=year_ago, session_id="old")))
+    risky = factories.login(minutes=0, session_id="r", ip="60.64.0.77", device_id="d-new")
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(impl.decide(factories.typed(risky)))
+    code = factories.login(minutes=0.2, session_id="r", step="second_factor", factor="totp",
+                           ip="60.64.0.77", device_id="d-new")  # fmt: skip
+    impl.decide(factories.typed(code))
+    impl.decide(factories.typed(factories.login(minutes=60, session_id="next")))
+    verdict = impl.decide(_contact_change(61, "next"))
+    assert ReasonCode.CONTACT_ACCOUNT_DORMANT not in _codes(verdict)
+
+
+def test_whether_the_last_login_was_completed_survives_the_store_codec() -> None:
+    record = CustomerRecord()
+    record.money.login(factories.BASE_TIME, "s-1", 0, 60, completed=False)
+    assert load_record(dump_record(record)).money.last_completed is False
+    old = orjson.loads(dump_record(record))
+    old["l"] = old["l"][:3]  # as written before logins were followed to completion
+    assert load_record(orjson.dumps(old).decode()).money.last_completed is True

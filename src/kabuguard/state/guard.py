@@ -180,6 +180,7 @@ class GuardMemory:
         if customer is None:
             return
         self._touch(event, customer, login, at)
+        self._complete_login(event, customer, verdict)
         match event:
             case LoginAttempt() if (
                 event.step in _LOGIN_STEPS and verdict.outcome in _SESSION_STARTED
@@ -209,8 +210,28 @@ class GuardMemory:
         risky = self.policy.withdrawals.risky_login_score
         # A login stepped up to a passkey is the customer's, however unusual it looked.
         score = 0 if verdict.stepped_up else verdict.risk_score
-        self._record(customer).money.login(event.occurred_at, event.session_id, score, risky)
+        # A passkey login is complete in itself, and one without a session cannot be followed.
+        # A calm password step counts too; a risky (sell-only) one only once it is completed:
+        # a phisher's password-only attempt on a dormant account is never calm.
+        sell_only = any(h.code is ReasonCode.SESSION_LOGIN_RISKY for h in verdict.hits)
+        calm = verdict.outcome is Outcome.ALLOW and not sell_only
+        completed = event.step is LoginStep.PASSKEY or event.session_id is None or calm
+        money = self._record(customer).money
+        money.login(event.occurred_at, event.session_id, score, risky, completed=completed)
         self.changes.customers.add(customer)
+
+    def _complete_login(self, event: Event, customer: str, verdict: Verdict) -> None:
+        """A second step that succeeded, or any allowed action of the session, completes the
+        session's login (brokers accept actions only from signed-in sessions)."""
+        if verdict.outcome is not Outcome.ALLOW or event.session_id is None:
+            return
+        if isinstance(event, LoginAttempt) and (
+            event.step is not LoginStep.SECOND_FACTOR or event.result.value != "success"
+        ):
+            return
+        record = self.customers.get(customer)
+        if record is not None and record.money.completed(event.session_id):
+            self.changes.customers.add(customer)
 
     def _record_order(
         self, order: Order, customer: str, verdict: Verdict, login: LoginSignals | None

@@ -67,7 +67,12 @@ def dump_record(record: CustomerRecord) -> str:
         "f": _destination(money.forgotten) if money.forgotten is not None else None,
         "w": money.largest_withdrawal,
         "r": [_ts(money.risky_login_at), money.risky_login_score],
-        "l": [_ts(money.last_login_at), _ts(money.previous_login_at), money.last_session],
+        "l": [
+            _ts(money.last_login_at),
+            _ts(money.previous_login_at),
+            money.last_session,
+            money.last_completed,
+        ],
         "u": _ts(record.pivoted_until),
     }
     return orjson.dumps(body).decode()
@@ -121,7 +126,8 @@ def load_record(text: str) -> CustomerRecord:
             signed=destination_id in signed,
         )
     risky_at, risky_score = body["r"]
-    last, previous, session = body["l"]
+    # Records from before logins were followed to completion hold three: completed ones.
+    last, previous, session, completed = [*body["l"], True][:4]
     money = CustomerMoney(
         destinations=destinations,
         forgotten=_forgotten(body, destinations),
@@ -131,6 +137,7 @@ def load_record(text: str) -> CustomerRecord:
         last_login_at=_at(last),
         previous_login_at=_at(previous),
         last_session=session,
+        last_completed=completed,
     )
     sells = [Sell(at, yen, symbol) for at, yen, symbol in body["s"]]
     return CustomerRecord(profile, sells, money, _at(body["u"]))

@@ -46,14 +46,31 @@ class CustomerMoney:
     last_login_at: datetime | None = None
     previous_login_at: datetime | None = None
     last_session: str | None = None
+    # Whether the last login was shown complete (its second step, or an allowed action of its
+    # session). One never completed, a phisher giving up at the code, is nobody's "previous
+    # login": it must not make a dormant account look active.
+    last_completed: bool = True
 
-    def login(self, at: datetime, session: str | None, score: int, risky_at: int) -> None:
+    def login(
+        self, at: datetime, session: str | None, score: int, risky_at: int, *, completed: bool
+    ) -> None:
         if session is None or session != self.last_session:
-            self.previous_login_at = self.last_login_at
+            if self.last_completed:
+                self.previous_login_at = self.last_login_at
+            self.last_completed = completed
+        else:
+            self.last_completed = self.last_completed or completed
         self.last_login_at = at
         self.last_session = session
         if score >= risky_at:
             self.risky_login_at, self.risky_login_score = at, score
+
+    def completed(self, session: str) -> bool:
+        """The login of `session` was completed; whether that changed anything."""
+        if session != self.last_session or self.last_completed:
+            return False
+        self.last_completed = True
+        return True
 
     def register(
         self, change: PayoutChange, outcome: Outcome, cooling_until: datetime | None

@@ -79,7 +79,7 @@ def test_transaction_signing_approves_exactly_the_details_shown(page: Any, serve
         assert created.status_code == 201, created.text
         request = created.json()
         page.goto(request["url"])
-        assert page.get_by_text("10000").is_visible()
+        assert page.get_by_text("10,000円").is_visible()  # grouped, with its currency
         page.click("[data-webauthn=sign]")
         page.wait_for_selector(".notice")
         assert api.get(f"/v1/signing/requests/{request['id']}").json()["status"] == "approved"

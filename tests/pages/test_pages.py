@@ -101,7 +101,8 @@ def test_a_nul_in_a_form_or_a_webauthn_call_is_refused_not_stored(browser: httpx
         "/auth/passkey/login/options", json={"x": ["\x00"]}, headers={"x-csrf-token": csrf}
     )
     assert 400 <= fetched.status_code < 500
-    assert "NUL" in fetched.text
+    assert fetched.json()["error"]["code"] == "invalid_request"
+    assert fetched.json()["error"]["message"] == WORDS[Locale.JA]["err_invalid_request"]
 
 
 def test_signup_password_and_email_code_then_security_centre_and_lock(

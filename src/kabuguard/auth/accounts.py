@@ -15,8 +15,10 @@ from kabuguard.auth.interfaces import Conflict, InvalidInput, LockScope, NotFoun
 from kabuguard.auth.models import AccountRow
 from kabuguard.auth.passwords import check_new_password, hash_password
 from kabuguard.db import Database
+from kabuguard.notifications.contacts import normalise_email
 from kabuguard.notifications.crypto import FieldCipher
 from kabuguard.notifications.customers import CustomerSettings
+from kabuguard.notifications.interfaces import InvalidContact
 from kabuguard.notifications.kinds import Locale
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
@@ -25,6 +27,15 @@ _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
 
 def normalise_username(text: str) -> str:
     return text.strip().casefold()
+
+
+def _checked_email(text: str) -> str:
+    """The address codes and notices will go to, checked before anything is written: one we
+    cannot send to is the customer's input to correct (422 on the e-mail field), not a 500."""
+    try:
+        return normalise_email(text)
+    except InvalidContact as error:
+        raise InvalidInput(str(error), field="email") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,7 @@ class Accounts:
             raise InvalidInput(
                 "customer_id has characters that are not allowed", field="customer_id"
             )
+        email = _checked_email(new.email) if new.email else None
         check_new_password(new.password, username)
         row = AccountRow(
             customer_id=customer_id,
@@ -103,16 +115,16 @@ class Accounts:
             if taken is not None:
                 raise Conflict("this username or customer id is already taken", field="username")
             session.add(row)
-            if new.email:
+            if email:
                 CustomerSettings(session, self._cipher, actor=actor, at=now).set_contacts(
-                    customer_id, email=new.email, phone=None, locale=new.locale
+                    customer_id, email=email, phone=None, locale=new.locale
                 )
             audit.append(
                 session,
                 kind=AuditKind.AUTH_ACCOUNT_CREATED,
                 actor=actor,
                 subject=customer_id,
-                payload={"username": username, "email": bool(new.email)},
+                payload={"username": username, "email": bool(email)},
                 at=now,
             )
             session.flush()

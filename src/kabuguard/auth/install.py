@@ -39,8 +39,10 @@ def install(app: FastAPI, *, on_enqueued: Callable[[], None]) -> None:
 
 async def _answer(request: Request, error: Exception) -> Response:
     assert isinstance(error, AuthError)  # registered for AuthError only
-    if request.url.path.startswith("/auth/") and not _wants_json(request):
-        return pages.error_page(request, error)  # a form post gets a page, in its language
+    if request.url.path.startswith("/auth/"):  # the hosted pages: the customer's language
+        if _wants_json(request):  # a webauthn.js call, which shows the message
+            return pages.error_reply(request, error)
+        return pages.error_page(request, error)  # a form post gets a page
     fields = [{"field": error.field, "message": error.message}] if error.field else []
     return Response(error_body(error.code, error.message, fields), error.status, JSON)
 

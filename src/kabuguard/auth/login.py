@@ -45,6 +45,7 @@ from kabuguard.auth.sessions import Issued as IssuedSession
 from kabuguard.auth.sessions import Sessions
 from kabuguard.auth.steps import Context, StepRecorder, Verdict
 from kabuguard.db import Database
+from kabuguard.notifications.contacts import load_profiles
 from kabuguard.risk.codes import Action, FactorClass, Outcome
 from kabuguard.risk.events import CredentialAction, CredentialKind, Factor, LoginStep
 
@@ -171,7 +172,9 @@ class LoginFlow:
         required = p.policy.needed(Action.LOGIN, ctx.now, challenge)
         has_passkey = p.passkeys.count(account.customer_id) > 0
         enrol_only = required is FactorClass.PHISHING_RESISTANT and not has_passkey
-        factors = _usable(account, required, has_passkey=has_passkey, enrol_only=enrol_only)
+        factors = _usable(
+            p.database, account, required, has_passkey=has_passkey, enrol_only=enrol_only
+        )
         row = PendingLoginRow(
             id=_digest(token),
             customer_id=account.customer_id,
@@ -210,7 +213,9 @@ class LoginFlow:
         account = self.p.accounts.get(row.customer_id)
         required = FactorClass(row.required)
         has_passkey = self.p.passkeys.count(row.customer_id) > 0
-        factors = _usable(account, required, has_passkey=has_passkey, enrol_only=row.enrol_only)
+        factors = _usable(
+            self.p.database, account, required, has_passkey=has_passkey, enrol_only=row.enrol_only
+        )
         return Pending(
             row.id,
             token,
@@ -386,15 +391,27 @@ class LoginFlow:
 
 
 def _usable(
-    account: Account, required: FactorClass, *, has_passkey: bool, enrol_only: bool
+    database: Database,
+    account: Account,
+    required: FactorClass,
+    *,
+    has_passkey: bool,
+    enrol_only: bool,
 ) -> tuple[Factor, ...]:
     """The factors that can finish this login: codes only where any MFA will do (or to enrol),
-    plus a recovery code for a customer who lost their passkey (it can only enrol a new one)."""
+    plus a recovery code for a customer who lost their passkey (it can only enrol a new one).
+    An e-mailed code is offered only to a customer with an address on file."""
     factors = [Factor.PASSKEY] if has_passkey else []
     if required is FactorClass.ANY_MFA or enrol_only:
         factors += [Factor.TOTP] if account.has_totp else []
-        factors += [Factor.EMAIL_OTP]
+        factors += [Factor.EMAIL_OTP] if _has_email(database, account.customer_id) else []
     return (*factors, Factor.RECOVERY_CODE)
+
+
+def _has_email(database: Database, customer_id: str) -> bool:
+    with database.read() as session:
+        profile = load_profiles(session.connection(), [customer_id]).get(customer_id)
+    return profile is not None and profile.email is not None
 
 
 def _digest(token: str) -> str:

@@ -9,7 +9,7 @@ import base64
 import binascii
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +46,7 @@ from kabuguard.lists.services import halt_entry
 from kabuguard.notifications.planner import NoticeBatch, NoticePlanner
 from kabuguard.parsing import ApiError, parse_event
 from kabuguard.risk.engine import decide
-from kabuguard.risk.events import EARLIEST, LATEST, Event
+from kabuguard.risk.events import EARLIEST, LATEST, Event, EventType
 from kabuguard.risk.policy import Policy
 from kabuguard.state.sql import ListCache, SqlBatch
 
@@ -206,7 +206,16 @@ class DecisionService:
                 raise DecisionNotFound(event_id)
             return _row_document(row)
 
-    def timeline(self, customer_id: str, *, limit: int, cursor: str | None) -> TimelinePage:
+    def timeline(
+        self,
+        customer_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        types: Collection[EventType] | None = None,
+    ) -> TimelinePage:
+        """The customer's events and decisions, newest first; `types` keeps only those types
+        (filtered in the query, so a burst of other events cannot push them off a page)."""
         query = (
             select(EventRow, DecisionRow)
             .join(DecisionRow, DecisionRow.event_id == EventRow.event_id)
@@ -214,6 +223,8 @@ class DecisionService:
             .order_by(EventRow.occurred_at.desc(), EventRow.event_id.desc())
             .limit(limit + 1)
         )
+        if types is not None:
+            query = query.where(EventRow.type.in_(sorted(kind.value for kind in types)))
         if cursor is not None:
             at, event_id = _decode_cursor(cursor)
             query = query.where(

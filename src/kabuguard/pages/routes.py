@@ -6,7 +6,7 @@ makes) and render or redirect. A refused step is shown on the page in the custom
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +22,11 @@ from kabuguard.auth.interfaces import (
     NotFound,
     SessionRequired,
     SessionScope,
+    WeakPassword,
 )
 from kabuguard.auth.login import CODE_FACTORS
+from kabuguard.auth.passkeys import MAX_PASSKEYS
+from kabuguard.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from kabuguard.auth.sessions import SessionInfo
 from kabuguard.errors import JSON, error_body
 from kabuguard.pages import security
@@ -49,26 +52,75 @@ static = StaticFiles(packages=[("kabuguard.pages", "static")])
 _NOTICES = {"unlocked": "unlocked", "locked": "sec_unlock_how"}
 
 
-def _error_text(request: Request, error: AuthError) -> str:
-    words = WORDS[locale(request)]
+# Refusals whose message names a reason the customer can act on, by that message (a test
+# checks the auth package still raises each); others are told by their code or field.
+REASONS = {
+    f"at most {MAX_PASSKEYS} passkeys per customer; remove one first": "err_passkeys_full",
+    "this passkey is already registered": "err_passkey_known",
+    "this is your only passkey; register another before removing it": "err_only_passkey",
+    "staff locked this account; please call us to unlock it": "err_staff_lock",
+    "this account is not locked": "err_not_locked",
+    "start the authenticator-app set-up first": "err_totp_restart",
+    "this authenticator-app set-up was replaced or finished; start again": "err_totp_restart",
+    "too many codes were requested for this login; start again": "err_too_many_codes",
+    "this signing request is no longer waiting for approval": "sign_closed",
+}
+_FIELD_REASONS = {
+    ("conflict", "username"): "err_username_taken",
+    ("invalid_request", "email"): "err_field_email",
+    ("invalid_request", "username"): "err_field_username",
+}
+_WEAK = {
+    f"the password must be at least {MIN_LENGTH} characters long": "err_weak_short",
+    f"the password must be at most {MAX_LENGTH} characters long": "err_weak_long",
+    "the password must not contain the username": "err_weak_username",
+    "this password is on a list of common or breached passwords": "err_weak_common",
+}
+
+
+def weak_password_text(error: WeakPassword, words: Mapping[str, str]) -> str:
+    text = words[_WEAK.get(error.message, "err_weak_password")]
+    return text.format(min=MIN_LENGTH, max=MAX_LENGTH)
+
+
+def error_text(error: AuthError, words: Mapping[str, str]) -> str:
+    """What a refused step says on a page, or through webauthn.js: in the customer's words,
+    never the English message the JSON API gives the broker's developers."""
     if isinstance(error, ChangeRefused) and error.wait_hours is not None:
         return words["err_change_paused"].format(hours=error.wait_hours)
-    text = words.get(f"err_{error.code}", words["err_invalid_request"])
-    return f"{text} ({error.message})" if error.code in ("weak_password", "conflict") else text
+    if isinstance(error, WeakPassword):
+        return weak_password_text(error, words)
+    key = REASONS.get(error.message) or _FIELD_REASONS.get((error.code, error.field))
+    return words.get(key or f"err_{error.code}", words["err_invalid_request"])
+
+
+def _error_text(request: Request, error: AuthError) -> str:
+    return error_text(error, WORDS[locale(request)])
 
 
 def error_page(request: Request, error: AuthError) -> Response:
     words = WORDS[locale(request)]
+    back = "/auth/login"
     return render(
         request,
         "message.html.j2",
         error.status,
+        here=None if request.method == "GET" else back,  # a POST's answer links to a page
         title=words["error_title"],
         error=_error_text(request, error),
         message=None,
-        back="/auth/login",
+        back=back,
         back_label=words["back_login"],
     )
+
+
+def error_reply(request: Request, error: AuthError) -> Response:
+    """A webauthn.js call's refusal: JSON whose message (Content-Language) the script shows."""
+    text = _error_text(request, error)
+    fields = [{"field": error.field, "message": text}] if error.field else []
+    body = error_body(error.code, text, fields)
+    headers = JSON | {"content-language": locale(request).value}
+    return finish(request, Response(body, error.status, headers))
 
 
 def _session(request: Request, *, full: bool = True) -> SessionInfo:
@@ -88,9 +140,12 @@ async def _page_step(
     template: str,
     title: str,
     step: Callable[[], Awaitable[Response]],
+    *,
+    here: str,
     **values: Any,
 ) -> Response:
-    """Run a form's step; an AuthError re-renders the form with the reason, never a 5xx."""
+    """Run a form's step; an AuthError re-renders the form with the reason, never a 5xx.
+    `here` is the form's page (GET), where the re-rendered form's language links lead."""
     try:
         return await step()
     except SessionRequired:
@@ -100,8 +155,10 @@ async def _page_step(
             request,
             template,
             error.status,
+            here=here,
             title=WORDS[locale(request)][title],
             error=_error_text(request, error),
+            error_field=error.field,
             **values,
         )
 
@@ -142,6 +199,7 @@ async def login_password(request: Request) -> Response:
         "login.html.j2",
         "login_title",
         step,
+        here="/auth/login",
         username=username,
         signup=service(request).settings.auth_open_signup,
     )
@@ -151,20 +209,22 @@ def _second(
     request: Request, notice: str | None = None, error: str | None = None, status: int = 200
 ) -> Response:
     words = WORDS[locale(request)]
-    pending = service(request).flow.pending(
-        cookies(request).get(request, "login"), context(request)
-    )
-    codes = [f.value for f in pending.factors if f in CODE_FACTORS]
+    auth = service(request)
+    pending = auth.flow.pending(cookies(request).get(request, "login"), context(request))
+    # A recovery code is offered only to a customer who has one left: no dead end on the page.
+    spent = not auth.recovery.remaining(pending.customer_id)
+    factors = [f for f in pending.factors if not (f is Factor.RECOVERY_CODE and spent)]
     return render(
         request,
         "second.html.j2",
         status,
+        here="/auth/login/second",
         title=words["second_title"],
-        factors=[f.value for f in pending.factors],
-        codes=codes,
+        factors=[f.value for f in factors],
+        codes=[f.value for f in factors if f in CODE_FACTORS],
         enrol_only=pending.enrol_only,
         notice=notice,
-        error=error,
+        error=error if factors else None,  # with no way in, only "please call us" is said
     )
 
 
@@ -286,7 +346,7 @@ async def signup(request: Request) -> Response:
     if not service(request).settings.auth_open_signup:
         raise NotFound("sign-up is done through your broker")
     fields = await form(request)
-    values = {k: fields.get(k, "")[:254] for k in ("username", "display_name", "email")}
+    values = {k: fields.get(k, "")[:254].strip() for k in ("username", "display_name", "email")}
 
     async def step() -> Response:
         new = NewAccount(
@@ -300,7 +360,9 @@ async def signup(request: Request) -> Response:
         _, issued = await service(request).create_customer(context(request), new)
         return _with_session(request, redirect(request, "/auth/passkeys/new"), issued.token)
 
-    return await _page_step(request, "signup.html.j2", "signup_title", step, **values)
+    return await _page_step(
+        request, "signup.html.j2", "signup_title", step, here="/auth/signup", **values
+    )
 
 
 @router.get("/passkeys/new")
@@ -331,13 +393,9 @@ async def register(request: Request) -> Response:
     data = await read_json(request)
     info = await to_thread.run_sync(lambda: _session(request, full=False))
     name = str(data.get("name") or "passkey")[:100]
-    try:
-        await service(request).register_passkey(
-            context(request), info, field(data, "challenge_id"), data.get("credential"), name
-        )
-    except ChangeRefused as error:  # webauthn.js shows this message: the customer's language
-        body = error_body(error.code, _error_text(request, error))
-        return finish(request, Response(body, error.status, JSON))
+    await service(request).register_passkey(
+        context(request), info, field(data, "challenge_id"), data.get("credential"), name
+    )
     to = "/auth/security" if info.scope is SessionScope.FULL else "/auth/login"
     return json_reply(request, {"next": to})
 
@@ -358,7 +416,11 @@ async def totp_begin(request: Request) -> Response:
     info = await to_thread.run_sync(lambda: _session(request))
     enrolment = await service(request).begin_totp(info)
     return render(
-        request, "totp.html.j2", title=WORDS[locale(request)]["totp_title"], enrolment=enrolment
+        request,
+        "totp.html.j2",
+        here="/auth/totp",
+        title=WORDS[locale(request)]["totp_title"],
+        enrolment=enrolment,
     )
 
 
@@ -371,7 +433,9 @@ async def totp_confirm(request: Request) -> Response:
         await service(request).confirm_totp(context(request), info, fields.get("code", "")[:16])
         return redirect(request, "/auth/security")
 
-    return await _page_step(request, "totp.html.j2", "totp_title", step, enrolment=None)
+    return await _page_step(
+        request, "totp.html.j2", "totp_title", step, here="/auth/totp", enrolment=None
+    )
 
 
 @router.get("/recovery-codes")
@@ -398,6 +462,7 @@ async def recovery_generate(request: Request) -> Response:
     return render(
         request,
         "recovery.html.j2",
+        here="/auth/recovery-codes",
         title=WORDS[locale(request)]["recovery_title"],
         codes=codes,
         remaining=len(codes),

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from kabuguard.auth.interfaces import AuthError, InvalidInput, LockScope, SessionRequired
 from kabuguard.auth.models import CREDENTIAL_ID_CHARS
+from kabuguard.auth.routes import RequestId
 from kabuguard.auth.sessions import SessionInfo
 from kabuguard.auth.signing import Status
 from kabuguard.decisions.services import DecisionService
+from kabuguard.notifications.kinds import Locale
 from kabuguard.notifications.origin import device_summary
 from kabuguard.pages import web
 from kabuguard.pages.words import WORDS
+from kabuguard.risk.codes import Action
 from kabuguard.risk.events import EventType
 from kabuguard.risk.rules import JST
 
 router = APIRouter()
-_SHOWN = frozenset(
+# A session id as the database holds it (a signed 64-bit integer): a larger one is a 422, not
+# an overflow inside the driver.
+SessionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+SHOWN = frozenset(
     {
         EventType.LOGIN_ATTEMPT,
         EventType.CREDENTIAL_CHANGE,
@@ -56,13 +63,12 @@ async def guarded(request: Request, page: Callable[[SessionInfo], Response]) -> 
 
 
 def _activity(request: Request, customer_id: str, words: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The latest security events: chosen in the query, so no burst of orders hides a login."""
     decisions: DecisionService = request.app.state.decisions
     rows = []
-    for item in decisions.timeline(customer_id, limit=30, cursor=None).items:
+    for item in decisions.timeline(customer_id, limit=15, cursor=None, types=SHOWN).items:
         event, decision = item["event"], item["decision"]
         kind = event["type"]
-        if kind not in _SHOWN:
-            continue
         what = words.get(f"event_{kind}", words["event_other"])
         if kind == EventType.LOGIN_ATTEMPT:
             step, result = words["step_" + event["step"]], words["result_" + event["result"]]
@@ -75,7 +81,7 @@ def _activity(request: Request, customer_id: str, words: Mapping[str, str]) -> l
                 "result": words[f"outcome_{decision['outcome']}"],
             }
         )
-    return rows[:15]
+    return rows
 
 
 def _centre(request: Request, info: SessionInfo) -> Response:
@@ -130,7 +136,7 @@ async def remove_passkey(request: Request) -> Response:
 
 
 @router.post("/sessions/{session_id}/revoke")
-async def revoke_one(request: Request, session_id: int) -> Response:
+async def revoke_one(request: Request, session_id: SessionId) -> Response:
     return await _revoke(request, session_id)
 
 
@@ -163,18 +169,29 @@ async def lock(request: Request) -> Response:
     except SessionRequired:
         return web.redirect(request, "/auth/login")
     await web.service(request).selflock.lock(web.context(request), info.customer_id, scope)
+    response = _locked(request, here="/auth/locked")
+    web.cookies(request).clear(response, "session")
+    return response
+
+
+@router.get("/locked")
+async def locked_page(request: Request) -> Response:
+    """What the lock form answers, as a page of its own: its language links lead here."""
+    return _locked(request)
+
+
+def _locked(request: Request, here: str | None = None) -> Response:
     words = WORDS[web.locale(request)]
-    response = web.render(
+    return web.render(
         request,
         "message.html.j2",
+        here=here,
         title=words["sec_lock"],
         notice=words["sec_orders_run"],
         message=words["sec_unlock_how"],
         back="/auth/unlock",
         back_label=words["unlock_link"],
     )
-    web.cookies(request).clear(response, "session")
-    return response
 
 
 @router.get("/unlock")
@@ -206,11 +223,12 @@ async def unlock(request: Request) -> Response:
 
 
 @router.get("/sign/{request_id}")
-async def sign_page(request: Request, request_id: str) -> Response:
+async def sign_page(request: Request, request_id: RequestId) -> Response:
     auth = web.service(request)
-    words = WORDS[web.locale(request)]
+    lang = web.locale(request)
+    words = WORDS[lang]
     try:
-        found = await to_thread.run_sync(auth.signing.get, request_id[:64])
+        found = await to_thread.run_sync(auth.signing.get, request_id)
     except AuthError as error:
         return web.render(
             request,
@@ -222,28 +240,27 @@ async def sign_page(request: Request, request_id: str) -> Response:
             back_label=words["back_login"],
         )
     open_ = found.status is Status.PENDING and not found.expired(auth.clock())
-    details = [(field, value) for field, value in found.details.items()]
     return web.render(
         request,
         "sign.html.j2",
         title=words["sign_title"],
         sign=found,
-        details=details,
+        details=shown_details(found.action, found.details, lang),
         open=open_,
         approved=found.status is not Status.PENDING,
     )
 
 
 @router.post("/sign/{request_id}/options")
-async def sign_options(request: Request, request_id: str) -> Response:
+async def sign_options(request: Request, request_id: RequestId) -> Response:
     await web.read_json(request)
     auth = web.service(request)
-    issued = await to_thread.run_sync(auth.signing.options, request_id[:64], auth.clock())
+    issued = await to_thread.run_sync(auth.signing.options, request_id, auth.clock())
     return _options(request, issued.challenge_id, issued.options)
 
 
 @router.post("/sign/{request_id}/approve")
-async def sign_approve(request: Request, request_id: str) -> Response:
+async def sign_approve(request: Request, request_id: RequestId) -> Response:
     data = await web.read_json(request)
     auth, ctx = web.service(request), web.context(request)
     challenge = web.field(data, "challenge_id")
@@ -252,11 +269,58 @@ async def sign_approve(request: Request, request_id: str) -> Response:
         "signing_approval",
         lambda: to_thread.run_sync(
             lambda: auth.signing.approve(
-                request_id[:64], challenge, data.get("credential"), actor=ctx.actor, now=ctx.now
+                request_id, challenge, data.get("credential"), actor=ctx.actor, now=ctx.now
             )
         ),
     )
-    return web.json_reply(request, {"next": f"/auth/sign/{request_id[:64]}"})
+    return web.json_reply(request, {"next": f"/auth/sign/{request_id}"})
+
+
+# The order a customer reads each action's details in: what happens first, references last.
+# The currency is shown with the amount; a field not listed here still shows, after these.
+DETAIL_ORDER: dict[Action, tuple[str, ...]] = {
+    Action.WITHDRAWAL: ("amount", "destination_id", "withdrawal_id"),
+    Action.PAYOUT_CHANGE: (
+        "bank_code",
+        "branch_code",
+        "account_type",
+        "account_number",
+        "holder_name_kana",
+        "destination_id",
+    ),
+    Action.CONTACT_CHANGE: ("contact", "new_value"),
+}
+_NAMED_VALUES = frozenset({"account_type", "contact"})  # enum values: shown as words
+
+
+def shown_details(
+    action: Action, details: Mapping[str, str], lang: Locale
+) -> list[tuple[str, str]]:
+    """(label, value) rows of a signing request, in the customer's words and fixed order."""
+    words = WORDS[lang]
+    order = DETAIL_ORDER.get(action, ())
+    rest = sorted(set(details) - set(order) - {"currency"})
+    rows = []
+    for name in (*order, *rest):
+        value = details.get(name)
+        if value is None:
+            continue
+        if name == "amount":
+            value = amount_text(value, details.get("currency", "JPY"), lang)
+        elif name in _NAMED_VALUES:
+            value = words.get(f"value_{name}_{value}", value)
+        rows.append((words.get(f"detail_{name}", name), value))
+    if "currency" in details and "amount" not in details:
+        rows.append((words["detail_currency"], details["currency"]))
+    return rows
+
+
+def amount_text(amount: str, currency: str, lang: Locale) -> str:
+    """An amount grouped in thousands with its currency: 1,234,567円 or ¥1,234,567."""
+    grouped = f"{Decimal(amount):,f}"
+    if currency == "JPY":
+        return f"{grouped}円" if lang is Locale.JA else f"¥{grouped}"
+    return f"{grouped} {currency}" if lang is Locale.JA else f"{currency} {grouped}"
 
 
 def _options(request: Request, challenge_id: str, options: dict[str, Any]) -> Response:

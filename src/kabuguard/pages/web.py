@@ -13,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import orjson
 from fastapi import Request, Response
@@ -200,20 +200,36 @@ def json_reply(request: Request, body: dict[str, Any]) -> Response:
     return finish(request, Response(orjson.dumps(body), 200, media_type="application/json"))
 
 
-def render(request: Request, name: str, status: int = 200, **values: Any) -> Response:
+def render(
+    request: Request, name: str, status: int = 200, *, here: str | None = None, **values: Any
+) -> Response:
+    """A page in the customer's language. `here` is the page's own address (a GET), where its
+    language links lead: by default the address requested, which suits a GET; a page answering
+    a POST passes it, since the POST's path may have no page to GET (a 405)."""
     lang = locale(request)
     page = {
         "t": WORDS[lang],
         "lang": lang.value,
         "csrf": csrf_token(request),
-        "path": request.url.path,
+        "languages": language_links(request, here),
         "broker": service(request).settings.broker_name,
         "error": None,
+        "error_field": "",
         "notice": None,
     }
     html = TEMPLATES.get_template(name).render(page | values)
     response = Response(html, status, HEADERS, media_type="text/html; charset=utf-8")
     return finish(request, response)
+
+
+def language_links(request: Request, here: str | None = None) -> dict[str, str]:
+    """The page in each language: its path and other query parameters, with `lang` set."""
+    if here is None:
+        path, query = request.url.path, request.url.query
+    else:
+        path, _, query = here.partition("?")
+    kept = [(key, value) for key, value in parse_qsl(query) if key != "lang"]
+    return {lang.value: f"{path}?{urlencode([*kept, ('lang', lang.value)])}" for lang in Locale}
 
 
 def finish(request: Request, response: Response) -> Response:

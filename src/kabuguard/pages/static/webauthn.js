@@ -64,7 +64,11 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok) {
-          throw new Error((data.error && data.error.message) || response.statusText);
+          // Only the pages' own answers are written for the customer: they say their language.
+          var said = response.headers.get("content-language") && data.error && data.error.message;
+          var refused = new Error(said || response.statusText);
+          refused.said = Boolean(said);
+          throw refused;
         }
         return data;
       });
@@ -93,8 +97,11 @@
     }).then(function (done) {
       window.location.assign(done.next);
     }).catch(function (error) {
+      // The server's reason, in the page's language; anything else (a cancelled prompt, a
+      // network error, the browser's English) gets the page's own "try again".
+      if (window.console) { window.console.warn(error); }
       status.classList.add("error");
-      status.textContent = button.getAttribute("data-failed") + " (" + (error.message || error) + ")";
+      status.textContent = error && error.said ? error.message : button.getAttribute("data-failed");
       button.disabled = false;
     });
   }

@@ -162,6 +162,15 @@ def test_sessions_are_bound_to_their_device_and_revocable(auth: Auth) -> None:
     )
 
 
+def test_revoking_a_session_id_beyond_bigint_is_a_422_not_a_500(auth: Auth) -> None:
+    customer = auth.create()
+    auth.register_passkey(customer)
+    headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+    huge = auth.http.post("/v1/auth/sessions/99999999999999999999/revoke", headers=headers)
+    assert huge.status_code == 422
+    assert "session_id" in huge.text
+
+
 def test_an_engine_deny_is_obeyed(auth: Auth) -> None:
     customer = auth.create()
     blocked = auth.http.post(

@@ -57,6 +57,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 SessionToken = Annotated[str | None, Header(alias="X-Kabuguard-Session", max_length=200)]
 DeviceHeader = Annotated[str | None, Header(alias="X-Kabuguard-Device", max_length=256)]
 RequestId = Annotated[str, Path(min_length=1, max_length=64, pattern=WITHOUT_NUL)]
+# Session ids are BIGINT: a larger one is a 422, not a driver overflow (500 on SQLite).
+SessionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 CredentialId = Annotated[
     str, Path(min_length=1, max_length=CREDENTIAL_ID_CHARS, pattern=WITHOUT_NUL)
 ]
@@ -226,7 +228,7 @@ async def list_sessions(
 
 @router.post("/sessions/{session_id}/revoke", responses=_ERRORS)
 async def revoke_session(
-    request: Request, session_id: int, token: SessionToken = None, device: DeviceHeader = None
+    request: Request, session_id: SessionId, token: SessionToken = None, device: DeviceHeader = None
 ) -> dict[str, int]:
     ctx, info = await _session(request, token, device)
     return {"revoked": await _auth(request).revoke(ctx, info, session_id)}

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from kabuguard.auth.interfaces import AuthError, InvalidInput, LockScope, SessionRequired
 from kabuguard.auth.models import CREDENTIAL_ID_CHARS
-from kabuguard.auth.routes import RequestId
+from kabuguard.auth.routes import RequestId, SessionId
 from kabuguard.auth.sessions import SessionInfo
 from kabuguard.auth.signing import Status
 from kabuguard.decisions.services import DecisionService
@@ -27,7 +27,6 @@ from kabuguard.risk.rules import JST
 router = APIRouter()
 # A session id as the database holds it (a signed 64-bit integer): a larger one is a 422, not
 # an overflow inside the driver.
-SessionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 SHOWN = frozenset(
     {
         EventType.LOGIN_ATTEMPT,

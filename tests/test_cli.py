@@ -10,12 +10,17 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from kabuguard.apikeys.models import ApiKeyRow
 from kabuguard.db import Database
+from kabuguard.lists.services import ListService
+from kabuguard.risk.signals import SymbolHalt
+from kabuguard.state.sql import SqlState
 from tests.cli_helpers import KABUGUARD, run_cli
 from tests.metrics_helpers import samples
 
@@ -74,6 +79,73 @@ def test_halt_and_blocklist_commands(database_url: str) -> None:
     verify = run_cli("audit", "verify", database_url=database_url)
     assert verify.returncode == 0
     assert "3 entries" in verify.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        # Was stored as " 7203 ": the halt matched no order, and the command said it halted.
+        ((" 7203 ", "--market", "TSE", "--reason", "x"), "error: symbol: String should match"),
+        (("7203", "--market", "", "--reason", ""), "--market: String should match pattern"),
+        # Was a DataError traceback on PostgreSQL (symbol VARCHAR(16), reason VARCHAR(500)).
+        (("7" * 17, "--market", "TSE", "--reason", "x" * 501),
+         "symbol: Value should have at most 16 items after validation, not 17; --reason: String"),
+        # Was an OverflowError traceback from the database layer.
+        (("7203", "--market", "TSE", "--reason", "x", "--until", "9999-12-31T23:59:59-14:00"),
+         "--until: must be between 1970 and 2199"),
+    ],
+)  # fmt: skip
+def test_halt_add_refuses_what_the_api_refuses_naming_the_option(
+    database_url: str, database: Database, arguments: tuple[str, ...], problem: str
+) -> None:
+    refused = run_cli("halt", "add", *arguments, database_url=database_url)
+    assert refused.returncode == 1, refused.stdout
+    assert problem in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    with database.read() as session:
+        assert SqlState(session).halts(datetime.now(UTC)) == []
+
+
+def test_blocklist_add_stores_an_ipv4_mapped_network_as_ipv4_and_refuses_a_zone(
+    database_url: str,
+) -> None:
+    mapped = run_cli(
+        "blocklist", "add", "::ffff:203.0.113.0/120", "--reason", "relay",
+        database_url=database_url,
+    )  # fmt: skip
+    assert mapped.returncode == 0, mapped.stderr
+    assert "203.0.113.0/24 is blocked" in mapped.stdout  # was ::ffff:cb00:7100/120, unmatched
+    zoned = run_cli("blocklist", "add", "fe80::1%eth0", "--reason", "x", database_url=database_url)
+    assert zoned.returncode == 1
+    assert "error: network: 'fe80::1%eth0' carries a zone" in zoned.stderr
+    removed = run_cli("blocklist", "remove", "::ffff:203.0.113.0/120", database_url=database_url)
+    assert removed.returncode == 0, removed.stderr
+    assert "203.0.113.0/24 is no longer blocked" in removed.stdout
+
+
+def test_list_commands_print_staff_text_as_written_never_as_markup(
+    database_url: str, database: Database
+) -> None:
+    with database.write() as session:  # stored by an older `halt add`, which checked nothing
+        ListService(session, actor="cli:old", at=datetime.now(UTC)).halt(
+            SymbolHalt("[/X]", "TSE", "old", None)
+        )
+    halted = run_cli(
+        "halt", "add", "7203", "--market", "TSE", "--reason", "[/x] [bold]as typed",
+        database_url=database_url,
+    )  # fmt: skip
+    assert halted.returncode == 0, halted.stderr
+    blocked = run_cli(
+        "blocklist", "add", "192.0.2.0/24", "--reason", "[/x]", database_url=database_url
+    )
+    assert blocked.returncode == 0, blocked.stderr
+    halts = run_cli("halt", "list", database_url=database_url)
+    assert halts.returncode == 0, halts.stderr  # was a MarkupError traceback
+    assert "[/X]" in halts.stdout
+    assert "[/x] [bold]as typed" in halts.stdout
+    blocks = run_cli("blocklist", "list", database_url=database_url)
+    assert blocks.returncode == 0, blocks.stderr
+    assert "[/x]" in blocks.stdout
 
 
 def test_serve_migrates_the_embedded_database_and_ends_by_saying_where_to_look(

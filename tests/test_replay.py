@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 import orjson
+import pytest
 
-from kabuguard.replay import BadLine, replay
+from kabuguard.replay import MAX_LINE_BYTES, BadLine, LongLine, lines_of, replay
 from kabuguard.risk.policy import Policy
 from tests import factories as f
 from tests.cli_helpers import run_cli
@@ -109,3 +110,99 @@ def test_replay_command_refuses_a_broken_policy_file(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 1
     assert "thresholds must satisfy" in result.stderr
+
+
+class _Recording(io.BytesIO):
+    """Remembers the most any one read asked for."""
+
+    largest = 0
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        assert size is not None, "an unbounded read"
+        assert size > 0, "an unbounded read"
+        self.largest = max(self.largest, size)
+        return super().readline(size)
+
+
+def test_lines_are_read_with_a_bounded_length() -> None:
+    source = _Recording(b"ab\nabcd\nabcde\n" + b"x" * 50 + b"\ncd\n" + b"y" * 9)
+    lines = list(lines_of(source, limit=4))
+    # A line is its content and its line break: "abcd\n" fits in 4, "abcde\n" does not.
+    assert lines == [b"ab\n", b"abcd\n", LongLine(6, 4), LongLine(51, 4), b"cd\n", LongLine(9, 4)]
+    assert source.largest <= 1 << 20  # never the whole of a long line at once
+
+
+def test_replay_skips_a_line_longer_than_the_limit_and_goes_on(tmp_path: Path) -> None:
+    # Was read whole: a 45 MB file written on one line took 830 MB.
+    source = tmp_path / "events.jsonl"
+    first, last = _lines(f.login(), f.login(minutes=1))
+    source.write_bytes(first + b"[" + b"1," * (MAX_LINE_BYTES // 2) + b"1]\n" + last)
+    out = tmp_path / "decisions.jsonl"
+    result = run_cli("replay", str(source), "--out", str(out), database_url="sqlite:///unused.db",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"line 2: longer than {MAX_LINE_BYTES} bytes; skipped" in result.stderr
+    assert "2 events decided, 1 bad lines" in result.stdout
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_replay_refuses_its_own_events_file_as_out_and_leaves_it_whole(tmp_path: Path) -> None:
+    # Was opened for writing first: the file was emptied, "0 events decided", exit 0.
+    source = tmp_path / "events.jsonl"
+    events = b"".join(_lines(f.login()))
+    source.write_bytes(events)
+    (tmp_path / "link.jsonl").symlink_to(source)
+    for out in ("events.jsonl", "link.jsonl", "./events.jsonl"):
+        result = run_cli("replay", "events.jsonl", "--out", out,
+                         database_url="sqlite:///unused.db", cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 1, result.stdout
+        assert "is the events file itself" in result.stderr
+        assert source.read_bytes() == events
+
+
+@pytest.mark.parametrize(
+    ("out", "problem"),
+    [
+        ("missing/decisions.jsonl", "the directory missing does not exist"),
+        (".", "is a directory"),
+    ],
+)
+def test_replay_refuses_an_out_that_cannot_be_written(
+    tmp_path: Path, out: str, problem: str
+) -> None:
+    # Was a FileNotFoundError or IsADirectoryError traceback.
+    (tmp_path / "events.jsonl").write_bytes(b"".join(_lines(f.login())))
+    result = run_cli("replay", "events.jsonl", "--out", out, database_url="sqlite:///unused.db",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert problem in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_replay_replaces_out_once_complete_leaving_nothing_beside_it(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(_lines(f.login(), f.login(minutes=1))))
+    out = tmp_path / "decisions.jsonl"
+    out.write_text("from an earlier run\n")
+    result = run_cli("replay", str(source), "--out", str(out), database_url="sqlite:///unused.db",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(x)["outcome"] for x in out.read_text().splitlines()] == ["allow", "allow"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.jsonl", "events.jsonl"]
+
+
+def test_replay_refuses_a_policy_file_that_is_not_utf8(tmp_path: Path) -> None:
+    # Was a UnicodeDecodeError traceback.
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(_lines(f.login())))
+    policy = tmp_path / "policy.toml"
+    policy.write_bytes('version = "x"\n# 買付\n'.encode("utf-16"))
+    result = run_cli(
+        "replay", str(source), "--out", str(tmp_path / "o.jsonl"), "--policy", str(policy),
+        database_url="sqlite:///unused.db", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"error: {policy}: not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o.jsonl").exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+import secrets
 import signal
 import socket
 import sys
@@ -11,15 +13,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, TypeVar
 
 import typer
 import uvicorn
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.types import ASGIApp
@@ -42,11 +44,12 @@ from kabuguard.cases import command as case_commands
 from kabuguard.config import Settings
 from kabuguard.db import Database, sqlite_file
 from kabuguard.decisions.process import WriterFailed, WriterProcess
+from kabuguard.lists.schemas import BlockIn, HaltIn, parse_network
 from kabuguard.lists.services import ListService
 from kabuguard.notifications import command as notification_commands
 from kabuguard.observability import configure_logging
 from kabuguard.reference import command as reference_commands
-from kabuguard.replay import BadLine, ReplaySummary, replay
+from kabuguard.replay import BadLine, ReplaySummary, lines_of, replay
 from kabuguard.risk.policy import Policy, PolicyError
 from kabuguard.risk.signals import BlockedNetwork, IPNetwork, SymbolHalt
 from kabuguard.scoreboard import command as scoreboard_commands
@@ -69,10 +72,14 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-# Output carries data (reason codes such as customer:lock:active, staff-written reasons):
-# never let it be read as emoji codes or markup.
-out = Console(emoji=False, highlight=False)
-err = Console(stderr=True, emoji=False, highlight=False)
+# Output carries data (reason codes such as customer:lock:active, staff-written reasons,
+# symbols and file names as typed): never let it be read as emoji codes or markup (a halt on
+# "[/x]" was stored, then the command failed with a MarkupError). Colour goes in as styles.
+out = Console(emoji=False, highlight=False, markup=False)
+err = Console(stderr=True, emoji=False, highlight=False, markup=False, soft_wrap=True)
+Body = TypeVar("Body", bound=BaseModel)
+# A field of a request body as the command's option spells it.
+_OPTIONS = {"market": "--market", "reason": "--reason", "until": "--until"}
 
 
 def _settings() -> Settings:
@@ -105,14 +112,32 @@ def _aware(until: datetime | None) -> datetime | None:
 
 def _network(text: str) -> IPNetwork:
     try:
-        return ip_network(text, strict=False)
-    except ValueError:
-        raise _fail(f"{text!r} is not an IP address or CIDR network") from None
+        return parse_network(text)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+
+
+def _valid(model: type[Body], **fields: object) -> Body:
+    """The same request body the API validates, so the command refuses what the API refuses
+    (a symbol written " 7203 " was stored and halted nothing), naming the option."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors(include_url=False):
+            name = ".".join(str(part) for part in issue["loc"])
+            message = str(issue["msg"]).removeprefix("Value error, ")
+            problems.append(f"{_OPTIONS.get(name, name)}: {message}")
+        raise _fail("; ".join(problems)) from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}")
+    err.print(_error(message))
     return typer.Exit(code)
+
+
+def _error(message: str) -> Text:
+    return Text.assemble(("error:", "red"), " ", message)
 
 
 @app.command()
@@ -290,7 +315,7 @@ def apikey_list() -> None:
         for row in apikeys.list_keys(session):
             revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
             created = row.created_at.isoformat(timespec="seconds")
-            table.add_row(escape(row.name), row.key_id, row.scopes, created, revoked)
+            table.add_row(row.name, row.key_id, row.scopes, created, revoked)
     out.print(table)
 
 
@@ -317,8 +342,15 @@ def audit_verify() -> None:
 
 @app.command("replay")
 def replay_command(
-    events: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines events.")],
-    output: Annotated[Path, typer.Option("--out", help="Where to write one decision per line.")],
+    events: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="JSON Lines events.")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Where to write one decision per line (replaced once complete)."
+        ),
+    ],
     policy: Annotated[Path | None, typer.Option(help="Live policy (default: built in).")] = None,
     shadow_policy: Annotated[Path | None, typer.Option(help="Candidate policy to compare.")] = None,
 ) -> None:
@@ -328,9 +360,10 @@ def replay_command(
         shadow = Policy.from_file(shadow_policy) if shadow_policy else None
     except PolicyError as error:
         raise _fail(str(error)) from None
+    _check_output(events, output)
 
     def report(bad: BadLine) -> None:
-        err.print(f"[yellow]line {bad.number}:[/yellow] {bad.message}")
+        err.print(Text.assemble((f"line {bad.number}:", "yellow"), " ", bad.message))
 
     columns = (
         *Progress.get_default_columns()[:1],
@@ -338,26 +371,61 @@ def replay_command(
         DownloadColumn(),
         TimeRemainingColumn(),
     )
-    with (
-        events.open("rb") as source,
-        output.open("wb") as sink,
-        Progress(*columns, console=err) as bar,
-    ):
-        task = bar.add_task("replaying", total=events.stat().st_size)
-        pending = 0
+    try:
+        with (
+            events.open("rb") as source,
+            _replacing(output) as sink,
+            Progress(*columns, console=err) as bar,
+        ):
+            task = bar.add_task("replaying", total=events.stat().st_size)
+            pending = 0
 
-        def advance(size: int) -> None:
-            nonlocal pending
-            pending += size
-            if pending >= 1 << 20:
-                bar.advance(task, pending)
-                pending = 0
+            def advance(size: int) -> None:
+                nonlocal pending
+                pending += size
+                if pending >= 1 << 20:
+                    bar.advance(task, pending)
+                    pending = 0
 
-        summary = replay(source, sink, live, shadow, on_bad_line=report, on_progress=advance)
-        bar.advance(task, pending)
+            summary = replay(
+                lines_of(source), sink, live, shadow, on_bad_line=report, on_progress=advance
+            )
+            bar.advance(task, pending)
+    except OSError as error:
+        raise _fail(f"{error.filename or output}: {error.strerror or error}") from None
     _print_summary(summary, live, shadow)
     if summary.bad_lines:
         raise typer.Exit(1)
+
+
+def _check_output(events: Path, output: Path) -> None:
+    """Refuse an --out that cannot take the decisions before anything is read."""
+    if output.is_dir():
+        raise _fail(f"--out {output} is a directory: name a file in it")
+    if not output.parent.is_dir():
+        raise _fail(f"--out {output}: the directory {output.parent} does not exist")
+    try:
+        same = output.exists() and os.path.samefile(events, output)
+    except OSError as error:
+        raise _fail(f"--out {output}: {error.strerror or error}") from None
+    if same:
+        raise _fail(f"--out {output} is the events file itself: write the decisions elsewhere")
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    """A new file beside `path` that takes its place once written whole, and is removed if
+    writing fails or is interrupted: `path` is never left half written, or emptied before
+    the replay has read it."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+    try:
+        with os.fdopen(descriptor, "wb") as sink:
+            yield sink
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _print_summary(summary: ReplaySummary, live: Policy, shadow: Policy | None) -> None:
@@ -373,7 +441,7 @@ def _print_summary(summary: ReplaySummary, live: Policy, shadow: Policy | None) 
     reasons = Table("count")
     reasons.add_column("top reasons", no_wrap=True)
     for code, count in summary.reasons.most_common(10):
-        reasons.add_row(str(count), escape(code))
+        reasons.add_row(str(count), code)
     out.print(reasons)
     if shadow:
         changed = sum(summary.changed.values())
@@ -398,15 +466,17 @@ def halt_add(
     ] = None,
 ) -> None:
     """Stop new buy orders in SYMBOL at once."""
-    halt = SymbolHalt(symbol.upper(), market.upper(), reason, _aware(until))
+    body = _valid(HaltIn, symbol=symbol, market=market, reason=reason, until=_aware(until))
+    halt = SymbolHalt(body.symbol, body.market, body.reason, body.until)
     with _lists(write=True) as lists:
         lists.halt(halt)
-    out.print(f"buying {market.upper()}:{symbol.upper()} is halted")
+    out.print(f"buying {halt.market}:{halt.symbol} is halted")
 
 
 @halt_app.command("remove")
 def halt_remove(symbol: str, market: Annotated[str, typer.Option()]) -> None:
-    """Lift a buy-halt."""
+    """Lift a buy-halt. SYMBOL is taken as typed (upper-cased), so that an entry stored
+    before symbols were checked can still be lifted."""
     try:
         with _lists(write=True) as lists:
             lists.lift(symbol.upper(), market.upper())
@@ -425,7 +495,7 @@ def halt_list() -> None:
         table.add_row(
             halt.market,
             halt.symbol,
-            escape(halt.reason),
+            halt.reason,
             halt.until.isoformat() if halt.until else "lifted by hand",
         )
     out.print(table)
@@ -437,12 +507,12 @@ def block_add(
     reason: Annotated[str, typer.Option()],
     until: Annotated[datetime | None, typer.Option(help="ISO time with zone.")] = None,
 ) -> None:
-    """Refuse customer actions from NETWORK."""
-    parsed = _network(network)
-    blocked = BlockedNetwork(parsed, reason, _aware(until))
+    """Refuse customer actions from NETWORK (an IPv4-mapped IPv6 one is stored as IPv4)."""
+    body = _valid(BlockIn, network=network, reason=reason, until=_aware(until))
+    blocked = BlockedNetwork(ip_network(body.network), body.reason, body.until)
     with _lists(write=True) as lists:
         lists.block(blocked)
-    out.print(f"{parsed} is blocked")
+    out.print(f"{blocked.network} is blocked")
 
 
 @block_app.command("remove")
@@ -466,7 +536,7 @@ def block_list() -> None:
     for entry in blocked:
         table.add_row(
             str(entry.network),
-            escape(entry.reason),
+            entry.reason,
             entry.until.isoformat() if entry.until else "removed by hand",
         )
     out.print(table)
@@ -498,40 +568,43 @@ def bench(
     _print_bench(results, out_dir / "latest.json")
 
 
+def _target(text: str, met: bool) -> Text:
+    return Text.assemble(f"{text} ", ("meets", "green") if met else ("misses", "red"))
+
+
 def _print_bench(results: dict[str, Any], path: Path) -> None:
     verdict = results["verdict"]
-    mark = {True: "[green]meets[/green]", False: "[red]misses[/red]"}
     http, echo = results["http"], results["echo"]
     table = Table("measure", f"value (median of {results['http']['repeat']} runs)", "target")
     table.add_row(
         "replay, in process",
         f"{results['replay']['events_per_s']:,} events/s",
-        f">= 20,000 {mark[verdict['replay_events_per_s']]}",
+        _target(">= 20,000", verdict["replay_events_per_s"]),
     )
     simulated = results["simulate"]
     table.add_row(
         f"simulate, {simulated['customers']:,} customers x {simulated['days']} days",
         f"{simulated['events_per_s']:,.0f} events/s  peak {simulated['peak_rss_mib']:,.0f} MiB",
-        f">= 200,000 {mark[verdict['simulate_events_per_s']]}",
+        _target(">= 200,000", verdict["simulate_events_per_s"]),
     )
     closed = http["closed_loop"]
     table.add_row(
         f"HTTP decisions ({http['database']}), closed loop",
         f"{closed['throughput_per_s']:,.0f}/s  p50 {closed['p50_ms']:.1f} ms  "
         f"p99 {closed['p99_ms']:.1f} ms  errors {closed['errors']}",
-        f">= 2,000/s {mark[verdict['http_decisions_per_s']]}",
+        _target(">= 2,000/s", verdict["http_decisions_per_s"]),
     )
     opened = http["open_loop_500"]
     table.add_row(
         "HTTP decisions at 500/s",
         f"p50 {opened['p50_ms']:.1f} ms  p99 {opened['p99_ms']:.1f} ms  errors {opened['errors']}",
-        f"p99 <= 20 ms {mark[verdict['http_p99_ms_at_500_per_s']]}",
+        _target("p99 <= 20 ms", verdict["http_p99_ms_at_500_per_s"]),
     )
     smtp, outbox = results["notifications"]["smtp"], results["notifications"]["outbox"]
     table.add_row(
         "e-mails delivered to a local SMTP server",
         f"{smtp['emails_per_s']:,}/s  ({smtp['dispatcher_cpu_ms_per_email']} ms CPU each)",
-        f">= 500/s {mark[verdict['emails_per_s']]}",
+        _target(">= 500/s", verdict["emails_per_s"]),
     )
     table.add_row(
         "outbox rows written with decisions",
@@ -543,12 +616,12 @@ def _print_bench(results: dict[str, Any], path: Path) -> None:
         f"login decision in process ({login['logins']:,} logins)",
         f"CPU p50 {login['cpu_p50_ms']:.3f} ms  p99 {login['cpu_p99_ms']:.3f} ms  "
         f"(wall p99 {login['wall_p99_ms']:.3f} ms)",
-        f"p99 <= 2 ms {mark[verdict['login_decision_p99_ms']]}",
+        _target("p99 <= 2 ms", verdict["login_decision_p99_ms"]),
     )
     table.add_row(
         f"order decision in process ({order['orders']:,} orders)",
         f"p50 {order['p50_ms']:.3f} ms  p99 {order['p99_ms']:.3f} ms",
-        f"p99 <= 2 ms {mark[verdict['order_decision_p99_ms']]}",
+        _target("p99 <= 2 ms", verdict["order_decision_p99_ms"]),
     )
     auth = results["auth"]
     table.add_row(
@@ -579,12 +652,14 @@ def main() -> None:
     try:
         app()
     except (PolicyError, ValidationError) as error:
-        err.print(f"[red]error:[/red] {escape(str(error))}")
+        err.print(_error(str(error)))
         sys.exit(1)
     except (OperationalError, ProgrammingError) as error:
         problem = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         err.print(
-            f"[red]error:[/red] the database is unreachable or not migrated ({escape(problem)}); "
-            "run `kabuguard db upgrade` and check KABUGUARD_DATABASE_URL"
+            _error(
+                f"the database is unreachable or not migrated ({problem}); "
+                "run `kabuguard db upgrade` and check KABUGUARD_DATABASE_URL"
+            )
         )
         sys.exit(1)

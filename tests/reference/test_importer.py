@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from kabuguard.db import Database
@@ -21,6 +23,7 @@ from kabuguard.state.guard_models import RegisteredNameRow
 from kabuguard.state.guard_sql import SqlGuardStore
 from kabuguard.state.models import InstrumentRow
 from tests import factories
+from tests.cli_helpers import run_cli
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 HEADER = (
@@ -64,3 +67,74 @@ def test_registered_names_are_imported(database: Database) -> None:
     assert (report.imported, [line for line, _ in report.bad]) == (1, [3])
     with database.read() as session:
         assert session.get(RegisteredNameRow, "c-1") is not None
+
+
+def test_a_registered_name_row_the_database_would_refuse_is_reported_and_skipped(
+    database: Database,
+) -> None:
+    # Each was a DataError on PostgreSQL that failed the whole import (SQLite stored them).
+    source = io.StringIO(
+        "customer_id,name_kana\n"
+        f"{'c' * 129},ヤマダ\n"
+        "c-2,ヤ\x00マダ\n"
+        "c\x00-3,ヤマダ\n"
+        "c 4,ヤマダ\n"
+        "c-5,スズキ ハナコ\n"
+    )
+    with database.write() as session:
+        report = import_names(session, source, actor="t", at=NOW)
+    assert report.imported == 1
+    assert report.bad == [
+        (2, "customer_id: String should have at most 128 characters"),
+        (3, "name_kana: must not contain the NUL character (U+0000)"),
+        (4, "customer_id: must not contain the NUL character (U+0000)"),
+        (5, "customer_id: String should match pattern '^[A-Za-z0-9][A-Za-z0-9._:@\\-]*$'"),
+    ]
+    with database.read() as session:
+        assert session.execute(select(RegisteredNameRow.customer_id)).scalars().all() == ["c-5"]
+
+
+def test_a_customer_named_twice_keeps_the_later_name(database: Database) -> None:
+    # Rows are de-duplicated before the one upsert, so this holds whatever the driver batches.
+    source = io.StringIO("customer_id,name_kana\nc-1,ヤマダ\nc-1,スズキ\n")
+    with database.write() as session:
+        report = import_names(session, source, actor="t", at=NOW)
+    assert (report.imported, report.bad) == (2, [])
+    with database.read() as session:
+        row = session.get(RegisteredNameRow, "c-1")
+        assert row is not None
+        assert row.name_kana == "スズキ"
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        ("names", "customer_id,name_kana\r\nc-1,ヤマダ タロウ\r\n"),
+        ("instruments", f"{HEADER}\n7203,TSE,トヨタ,JPY,100,15794000000,25000000,3200,2200\n"),
+    ],
+)
+def test_a_csv_saved_by_excel_with_a_byte_order_mark_imports(
+    tmp_path: Path, database_url: str, command: str, text: str
+) -> None:
+    # Was read with the mark in the first column's name: every row, or the header, refused.
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_bytes(text.encode("utf-8-sig"))
+    result = run_cli("reference", command, str(sheet), database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "1 rows imported, 0 bad rows" in result.stdout
+
+
+def test_a_names_file_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path, database_url: str, database: Database
+) -> None:
+    # Was a UnicodeDecodeError traceback (the instruments path caught it; names did not).
+    sheet = tmp_path / "names.csv"
+    sheet.write_bytes("customer_id,name_kana\nc-1,ヤマダ\n".encode("shift_jis"))
+    result = run_cli("reference", "names", str(sheet), database_url=database_url)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"error: {sheet}: not UTF-8 text (invalid start byte): save it as UTF-8"
+    )
+    with database.read() as session:
+        assert session.execute(select(RegisteredNameRow)).first() is None

@@ -8,7 +8,7 @@ from ipaddress import ip_address, ip_network
 import pytest
 
 from kabuguard.risk.signals import BlockedNetwork
-from kabuguard.state.networks import NetworkIndex
+from kabuguard.state.networks import NetworkIndex, mapped, unmapped
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
@@ -148,3 +148,41 @@ def test_same_network_given_twice_keeps_the_last_entry() -> None:
 def test_index_accepts_a_generator() -> None:
     index = NetworkIndex(entry for entry in ENTRIES)
     assert index.match(ip_address("192.0.2.1"), T0) is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("::ffff:203.0.113.0/120", "203.0.113.0/24"),
+        ("::ffff:203.0.113.9/128", "203.0.113.9/32"),
+        ("::ffff:0:0/96", "0.0.0.0/0"),
+        ("::fffe:0:0/95", "::fffe:0:0/95"),  # wider than the mapped range: IPv6 as it is
+        ("::/0", "::/0"),
+        ("2001:db8::/32", "2001:db8::/32"),
+        ("::cb00:7100/120", "::cb00:7100/120"),  # IPv4-compatible, not mapped
+        ("203.0.113.0/24", "203.0.113.0/24"),
+    ],
+)
+def test_an_ipv4_mapped_network_is_the_ipv4_network_it_names(written: str, meant: str) -> None:
+    assert unmapped(ip_network(written)) == ip_network(meant)
+
+
+def test_mapped_spells_an_ipv4_network_as_ipv4_mapped_ipv6() -> None:
+    assert mapped(ip_network("203.0.113.0/24")) == ip_network("::ffff:203.0.113.0/120")
+    assert mapped(ip_network("2001:db8::/32")) is None
+
+
+def test_an_entry_stored_as_ipv4_mapped_ipv6_matches_the_ipv4_addresses_it_names() -> None:
+    # Was never matched: event addresses come as IPv4, and versions never cross.
+    index = NetworkIndex([_blocked("::ffff:203.0.113.0/120")])
+    found = index.match(ip_address("203.0.113.5"), T0)
+    assert found is not None
+    assert found.network == ip_network("::ffff:203.0.113.0/120")  # as stored, and listed
+    assert index.match(ip_address("203.0.114.5"), T0) is None
+
+
+@pytest.mark.parametrize("address", ["2400:4052::1%eth0", "2001:db8::1%x", "fe80::1%1"])
+def test_an_address_with_a_zone_matches_as_the_address_alone(address: str) -> None:
+    # "2001:db8::1%x" from an event escaped a block on 2001:db8::1 (/128): the zone was kept.
+    index = NetworkIndex([*ENTRIES, _blocked("fe80::1/128")])
+    assert index.match(ip_address(address), T0) is not None

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnClause, column, insert, select
 from sqlalchemy.orm import Session
 
 from kabuguard.audit.chain import (
     GENESIS_HASH,
     AuditKind,
+    Break,
     Entry,
     VerifyReport,
     canonical_text,
@@ -114,27 +115,103 @@ def _locked_head(session: Session) -> tuple[int, str]:
 def verify_chain(session: Session, *, batch: int = 2_000) -> VerifyReport:
     """Check the chain as one snapshot shows it: `Database.read(snapshot=True)`. Under
     PostgreSQL's READ COMMITTED, a group committed between reading the head and reading the
-    entries would look like entries appended outside the head."""
-    head_row = session.execute(select(AuditHead.seq, AuditHead.hash)).one_or_none()
-    head = (int(head_row.seq), str(head_row.hash)) if head_row is not None else None
-    return verify(_entries(session, batch), head)
+    entries would look like entries appended outside the head.
+
+    Rows are read as the database holds them and converted here, one by one: a row tampered
+    with so that it no longer converts (SQLite keeps any value in any column: a date that is
+    no date, a payload that is bytes) is the break at that entry, not a failed check."""
+    head, head_problem = _head(session)
+    walk = _Walk(session, batch)
+    report = verify(walk.entries(), head)
+    if walk.unreadable is not None:  # every entry before it verified (`verify` is lazy)
+        return VerifyReport(report.entries, report.last_hash, walk.unreadable)
+    if head_problem is not None and walk.finished:  # the break is the head's, not an entry's
+        problem = f"the chain's head cannot be read ({head_problem}): it was rewritten"
+        return VerifyReport(report.entries, report.last_hash, Break(report.entries, problem))
+    return report
 
 
-def _entries(session: Session, batch: int) -> Iterator[Entry]:
-    rows = session.execute(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    ).scalars()
-    for row in rows:
-        yield Entry(
-            seq=row.seq,
-            recorded_at=row.recorded_at,
-            kind=row.kind,
-            actor=row.actor,
-            subject=row.subject,
-            payload=row.payload,
-            prev_hash=row.prev_hash,
-            hash=row.hash,
+def _head(session: Session) -> tuple[tuple[int, str] | None, str | None]:
+    """The head (seq, hash), or why it cannot be read."""
+    table = AuditHead.__table__
+    row = session.execute(select(*_raw("seq", "hash")).select_from(table)).one_or_none()
+    if row is None:
+        return None, None
+    seq, digest = row
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return None, f"its seq {_shown(seq)} is not a whole number"
+    if not isinstance(digest, str):
+        return None, f"its hash {_shown(digest)} is not text"
+    return (seq, digest), None
+
+
+def _raw(*names: str) -> list[ColumnClause[Any]]:
+    """Columns without a type: the driver's values as they are, nothing converted."""
+    return [column(name) for name in names]
+
+
+_COLUMNS = ("seq", "recorded_at", "kind", "actor", "subject", "payload", "prev_hash", "hash")
+
+
+class _Walk:
+    """The entries in sequence order, converted one row at a time; it stops at the first row
+    that does not convert, and keeps it as `unreadable`."""
+
+    def __init__(self, session: Session, batch: int) -> None:
+        self._session = session
+        self._batch = batch
+        self.unreadable: Break | None = None
+        self.finished = False
+
+    def entries(self) -> Iterator[Entry]:
+        table = AuditEntry.__table__
+        dialect = self._session.get_bind().dialect
+        # Untyped columns hand back the driver's values; each column's own conversion (e.g.
+        # SQLite's text to datetime) is applied below, where a failure can be caught per row.
+        types = [table.c[name].type.dialect_impl(dialect) for name in _COLUMNS]
+        convert = [kind.result_processor(dialect, None) for kind in types]
+        statement = (
+            select(*_raw(*_COLUMNS))
+            .select_from(table)
+            .order_by(column("seq"))
+            .execution_options(yield_per=self._batch)
         )
+        for raw in self._session.execute(statement):
+            try:
+                values = [f(v) if f is not None else v for f, v in zip(convert, raw, strict=True)]
+                entry = _entry(values)
+            except (ValueError, TypeError, OverflowError) as error:
+                problem = f"it no longer reads as an entry ({_cut(str(error))}): it was modified"
+                self.unreadable = Break(_seq(raw[0]), problem)
+                return
+            yield entry
+        self.finished = True
+
+
+def _entry(values: list[Any]) -> Entry:
+    seq, recorded_at, *texts = values
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise TypeError(f"seq {_shown(seq)} is not a whole number")
+    if not isinstance(recorded_at, datetime):
+        raise TypeError(f"recorded_at {_shown(recorded_at)} is not a time")
+    for name, value in zip(_COLUMNS[2:], texts, strict=True):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} is {type(value).__name__}, not text")
+    kind, actor, subject, payload, prev_hash, digest = texts
+    return Entry(seq, recorded_at, kind, actor, subject, payload, prev_hash, digest)
+
+
+def _seq(value: object) -> int:
+    return value if isinstance(value, int) else -1
+
+
+def _shown(value: object) -> str:
+    return _cut(repr(value), 40)
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    """At most `limit` characters: a tampered value may be of any size."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def last_entry_of_kind(session: Session, kind: AuditKind) -> str | None:

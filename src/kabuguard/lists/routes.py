@@ -14,7 +14,7 @@ from kabuguard.apikeys.dependencies import authorize
 from kabuguard.apikeys.interfaces import Scope
 from kabuguard.db import Database
 from kabuguard.decisions.schemas import ErrorOut
-from kabuguard.lists.schemas import BlockIn, BlockOut, HaltIn, HaltOut
+from kabuguard.lists.schemas import BlockIn, BlockOut, HaltIn, HaltOut, parse_network
 from kabuguard.lists.services import ListService
 from kabuguard.parsing import ApiError
 from kabuguard.risk.events import Market, Symbol
@@ -92,11 +92,9 @@ async def remove_block(
 ) -> BlockOut:
     key = await authorize(request, Scope.LISTS_WRITE)
     try:
-        network = ip_network(f"{address}/{prefix}")
-    except ValueError:
-        raise ApiError(
-            422, "invalid_network", f"{address}/{prefix} is not a CIDR network"
-        ) from None
+        network = parse_network(f"{address}/{prefix}", strict=True)
+    except ValueError as error:
+        raise ApiError(422, "invalid_network", str(error)) from None
     removed = await _in_transaction(
         request, f"apikey:{key.name}", lambda lists: lists.unblock(network)
     )

@@ -1,4 +1,11 @@
-"""Changing the lists: every change is audited in the same transaction."""
+"""Changing the lists: every change is audited in the same transaction.
+
+Every change takes the audit chain's head lock first, as the decision writer does before it
+halts a symbol on its own: two changes to the same entry at once then run one after the
+other (the second removal finds nothing to remove, and is not audited as a success), and a
+change never holds a list's rows while waiting for the head that a decision holding the head
+waits to write them (a deadlock on PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,8 @@ from sqlalchemy.orm import Session
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
 from kabuguard.risk.signals import BlockedNetwork, IPNetwork, SymbolHalt
+from kabuguard.state.interfaces import NotListed
+from kabuguard.state.networks import mapped
 from kabuguard.state.sql import SqlState
 
 
@@ -21,11 +30,13 @@ class ListService:
         self._at = at
 
     def halt(self, halt: SymbolHalt) -> None:
+        audit.lock_head(self._session)
         self._state.halt_symbol(halt)
         subject = f"{halt.market}:{halt.symbol}"
         self._audit(AuditKind.LIST_HALTED_SYMBOL_ADDED, subject, halt_entry(halt))
 
     def lift(self, symbol: str, market: str) -> SymbolHalt:
+        audit.lock_head(self._session)
         lifted = self._state.lift_halt(symbol, market)
         self._audit(AuditKind.LIST_HALTED_SYMBOL_REMOVED, f"{market}:{symbol}", halt_entry(lifted))
         return lifted
@@ -34,12 +45,25 @@ class ListService:
         return self._state.halts(self._at)
 
     def block(self, blocked: BlockedNetwork) -> None:
+        audit.lock_head(self._session)
         self._state.block_network(blocked)
         self._audit(AuditKind.LIST_BLOCKED_NETWORK_ADDED, str(blocked.network), _block(blocked))
 
     def unblock(self, network: IPNetwork) -> BlockedNetwork:
-        removed = self._state.unblock_network(network)
-        self._audit(AuditKind.LIST_BLOCKED_NETWORK_REMOVED, str(network), _block(removed))
+        """Remove `network`; an IPv4 network also as the IPv4-mapped IPv6 entry stored before
+        such entries were converted on input (`lists.schemas.parse_network`)."""
+        audit.lock_head(self._session)
+        try:
+            removed = self._state.unblock_network(network)
+        except NotListed as missing:
+            legacy = mapped(network)
+            if legacy is None:
+                raise
+            try:
+                removed = self._state.unblock_network(legacy)
+            except NotListed:
+                raise missing from None
+        self._audit(AuditKind.LIST_BLOCKED_NETWORK_REMOVED, str(removed.network), _block(removed))
         return removed
 
     def blocked(self) -> list[BlockedNetwork]:

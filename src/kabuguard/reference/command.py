@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,8 +22,12 @@ from kabuguard.reference.importer import (
 )
 from kabuguard.risk.policy import Policy
 
-out = Console(emoji=False, highlight=False)
-err = Console(stderr=True, emoji=False, highlight=False)
+# Output carries file names and cells as written: never read as markup or emoji codes.
+out = Console(emoji=False, highlight=False, markup=False)
+err = Console(stderr=True, emoji=False, highlight=False, markup=False)
+# Excel's "CSV UTF-8" starts the file with a byte order mark: without this it became part of
+# the first column's name, and every row was refused for lacking it.
+ENCODING = "utf-8-sig"
 Clock = Callable[[], datetime]
 CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
@@ -37,16 +42,13 @@ def register(app: typer.Typer, clock: Clock = lambda: datetime.now(UTC)) -> None
             Policy.from_file(settings.policy_file) if settings.policy_file else Policy.default()
         )
         report, now = ImportReport(), clock()
-        database = Database.from_settings(settings)
-        try:
-            with path.open(encoding="utf-8", newline="") as source, database.write() as session:
-                events = read_reference(source, kind, now, report)
-                import_reference(session, events, policy, actor=_actor(), at=now, report=report)
-        except ValueError as error:
-            err.print(f"error: {path}: {error}")
-            raise typer.Exit(1) from None
-        finally:
-            database.dispose()
+        with (
+            _importing(path, settings) as database,
+            database.write() as session,
+            path.open(encoding=ENCODING, newline="") as source,
+        ):
+            events = read_reference(source, kind, now, report)
+            import_reference(session, events, policy, actor=_actor(), at=now, report=report)
         _finish(report)
 
     @reference.command("instruments")
@@ -62,13 +64,30 @@ def register(app: typer.Typer, clock: Clock = lambda: datetime.now(UTC)) -> None
     @reference.command("names")
     def names(path: CsvFile) -> None:
         """customer_id,name_kana: registered names for the payout holder-name check."""
-        database = Database.from_settings(Settings())
-        try:
-            with path.open(encoding="utf-8", newline="") as source, database.write() as session:
-                report = import_names(session, source, actor=_actor(), at=clock())
-        finally:
-            database.dispose()
+        with (
+            _importing(path, Settings()) as database,
+            database.write() as session,
+            path.open(encoding=ENCODING, newline="") as source,
+        ):
+            report = import_names(session, source, actor=_actor(), at=clock())
         _finish(report)
+
+
+@contextmanager
+def _importing(path: Path, settings: Settings) -> Iterator[Database]:
+    """The configured database for one import of `path`; a file that cannot be read as CSV
+    ends the command with the reason (exit 1), and nothing of it is stored."""
+    database = Database.from_settings(settings)
+    try:
+        yield database
+    except UnicodeDecodeError as error:
+        err.print(f"error: {path}: not UTF-8 text ({error.reason}): save it as UTF-8")
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        err.print(f"error: {path}: {error}")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
 
 
 def _actor() -> str:

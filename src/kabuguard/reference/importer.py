@@ -3,7 +3,11 @@
 Instruments and prices become the same `Instrument` and `Price` models the event API takes,
 so a row is checked exactly like an event (bad rows are reported by line and skipped), and
 they are stored where the decision path reads them (the guard's reference facts and the
-`instruments` table). Registered names feed the payout holder-name check.
+`instruments` table). Registered names feed the payout holder-name check; their customer ids
+are checked as an event's are.
+
+A file that cannot be read as CSV (not UTF-8, a cell past the csv module's size limit, no
+header) raises ValueError naming the problem; nothing of it is stored.
 """
 
 from __future__ import annotations
@@ -14,16 +18,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kabuguard.audit import services as audit
 from kabuguard.audit.chain import AuditKind
-from kabuguard.parsing import ApiError, parse_event
+from kabuguard.parsing import NUL_MESSAGE, ApiError, parse_event
 from kabuguard.risk.codes import Outcome
 from kabuguard.risk.decisions import Verdict
-from kabuguard.risk.events import Instrument, Price
+from kabuguard.risk.events import Identifier, Instrument, Price
 from kabuguard.risk.policy import Policy
 from kabuguard.state.guard_models import RegisteredNameRow
 from kabuguard.state.guard_sql import SqlGuardStore
@@ -35,6 +40,8 @@ PRICE_COLUMNS = ("symbol", "market", "last", "previous_close", "limit_up", "limi
 NAME_COLUMNS = ("customer_id", "name_kana")
 _DIALECTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _IMPORTED = Verdict(Outcome.ALLOW, 0, None, (), (), "import")
+_CUSTOMER_ID: TypeAdapter[str] = TypeAdapter(Identifier)
+NAME_LENGTH = 200  # registered_names.name_kana
 
 
 @dataclass
@@ -49,10 +56,8 @@ def read_reference(
     """Rows of an instruments or prices CSV as events; bad rows go to `report.bad`."""
     columns = INSTRUMENT_COLUMNS if kind == "instrument" else PRICE_COLUMNS
     reader = csv.DictReader(source)
-    missing = [c for c in columns if c not in (reader.fieldnames or ()) and c not in ("name", "at")]
-    if missing:
-        raise ValueError(f"the header lacks {', '.join(missing)}")
-    for line, row in enumerate(reader, start=2):
+    _require(reader, [c for c in columns if c not in ("name", "at")])
+    for line, row in enumerate(_rows(reader), start=2):
         body: dict[str, Any] = {
             k: v for k, v in row.items() if k in columns and v not in ("", None)
         }
@@ -96,20 +101,24 @@ def import_reference(session: Session, events: Iterable[Instrument | Price], pol
 
 
 def import_names(session: Session, source: TextIO, *, actor: str, at: datetime) -> ImportReport:
-    """customer_id,name_kana rows: the registered names the holder-name check compares with."""
+    """customer_id,name_kana rows: the registered names the holder-name check compares with.
+    A customer listed twice keeps the later name, as a second import would."""
     report = ImportReport()
-    rows = []
-    for line, row in enumerate(csv.DictReader(source), start=2):
+    reader = csv.DictReader(source)
+    _require(reader, NAME_COLUMNS)
+    names: dict[str, str] = {}
+    for line, row in enumerate(_rows(reader), start=2):
         customer, name = (
             (row.get("customer_id") or "").strip(),
             (row.get("name_kana") or "").strip(),
         )
-        if not customer or not name or len(name) > 200:
-            report.bad.append(
-                (line, "customer_id and name_kana (at most 200 characters) are required")
-            )
+        problem = _name_problem(customer, name)
+        if problem is not None:
+            report.bad.append((line, problem))
             continue
-        rows.append({"customer_id": customer, "name_kana": name})
+        names[customer] = name
+        report.imported += 1
+    rows = [{"customer_id": c, "name_kana": n} for c, n in names.items()]
     if rows:
         statement: Any = _DIALECTS[session.connection().dialect.name](RegisteredNameRow)
         session.connection().execute(
@@ -118,11 +127,46 @@ def import_names(session: Session, source: TextIO, *, actor: str, at: datetime) 
             ),
             rows,
         )
-    report.imported = len(rows)
     audit.append(session, kind=AuditKind.REFERENCE_DATA_IMPORTED, actor=actor,
-                 subject="registered_names", payload={"rows": len(rows), "bad": len(report.bad)},
-                 at=at)  # fmt: skip
+                 subject="registered_names",
+                 payload={"rows": report.imported, "bad": len(report.bad)}, at=at)  # fmt: skip
     return report
+
+
+def _name_problem(customer: str, name: str) -> str | None:
+    """Why a registered-name row cannot be stored, or None. Checked here, not by the
+    database: PostgreSQL refused a NUL or an over-long id by failing the whole import."""
+    if not customer or not name:
+        return f"customer_id and name_kana (at most {NAME_LENGTH} characters) are required"
+    for column, value in (("customer_id", customer), ("name_kana", name)):
+        if "\x00" in value:
+            return f"{column}: {NUL_MESSAGE}"
+    try:
+        _CUSTOMER_ID.validate_python(customer)
+    except ValidationError as error:
+        return f"customer_id: {error.errors(include_url=False)[0]['msg']}"
+    if len(name) > NAME_LENGTH:
+        return f"name_kana: at most {NAME_LENGTH} characters, not {len(name)}"
+    return None
+
+
+def _require(reader: csv.DictReader[str], columns: Iterable[str]) -> None:
+    try:
+        header = reader.fieldnames or ()
+    except csv.Error as error:
+        raise ValueError(f"line 1: {error}") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(f"the header lacks {', '.join(missing)}")
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str | Any, str | Any]]:
+    """The rows; a file the csv module cannot read (a cell past its size limit, say) is a
+    ValueError naming the line, as a file that is not UTF-8 is one already."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise ValueError(f"line {reader.line_num}: {error}") from None
 
 
 def _instrument_row(key: str, facts: Any) -> dict[str, Any]:

@@ -103,6 +103,10 @@ class Policy:
             text = path.read_text("utf-8")
         except OSError as error:
             raise PolicyError(str(path), f"cannot read: {error.strerror}") from error
+        except UnicodeDecodeError as error:
+            raise PolicyError(
+                str(path), f"not UTF-8 text (byte {error.start}): save it as UTF-8"
+            ) from error
         return cls.from_toml(text, source=str(path))
 
     @classmethod

@@ -6,15 +6,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Mapping
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kabuguard.errors import Reply, error_reply
 from kabuguard.parsing import ApiError
 
+# nginx's "client closed request": what a route answers (to no one) when its client went away
+# mid-body, so that the metrics count it apart from the server's own failures.
+CLIENT_CLOSED = 499
+
 
 async def read_body(request: Request, limit: int) -> bytes:
-    return await read_limited(request.headers, request.stream(), limit)
+    """A JSON body of a FastAPI route (see `read_limited`); `Disconnected` if the client
+    went away before sending all of it."""
+    return await read_limited(request.headers, request_chunks(request), limit)
+
+
+async def request_chunks(request: Request) -> AsyncIterator[bytes]:
+    """A FastAPI route's request body, chunk by chunk, raising `Disconnected` as
+    `body_chunks` does rather than Starlette's `ClientDisconnect`."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect:
+        raise Disconnected from None
 
 
 async def read_limited(
@@ -32,9 +48,19 @@ async def read_limited(
 
 
 async def read_up_to(headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    """Any body, refused with 413 as soon as it passes `limit` bytes (declared or streamed)."""
+    """Any body, refused with 413 as soon as it passes `limit` bytes (declared or streamed),
+    and with 415 when it is compressed: no route decodes a content coding (RFC 9110 §8.4), and
+    gzip read as JSON would be refused as malformed, which misleads."""
     if _declared_above(headers, limit):
         raise _too_large(limit)
+    coding = _content_coding(headers)
+    if coding:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"the body is sent with Content-Encoding {coding!r}, which is not supported; "
+            "send it uncompressed",
+        )
     parts: list[bytes] = []
     size = 0
     async for chunk in chunks:
@@ -43,6 +69,13 @@ async def read_up_to(headers: Mapping[str, str], chunks: AsyncIterator[bytes], l
             raise _too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
+
+
+def _content_coding(headers: Mapping[str, str]) -> str:
+    """The request's content coding, empty when there is none or only `identity`."""
+    declared = headers.get("content-encoding", "")
+    codings = [c.strip() for c in declared.split(",") if c.strip().lower() not in {"", "identity"}]
+    return ", ".join(codings)
 
 
 def _declared_above(headers: Mapping[str, str], limit: int) -> bool:

@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
 from kabuguard.risk.events import (
     EVENT_ADAPTER,
+    INEXACT_MONEY,
+    ROUNDED_FLOATS,
     Cancellation,
     ContactChange,
     CredentialChange,
@@ -19,6 +22,7 @@ from kabuguard.risk.events import (
     EventType,
     Execution,
     Instrument,
+    JsonNumber,
     LoginAttempt,
     Logout,
     Order,
@@ -351,3 +355,45 @@ def test_offset_timestamps_keep_the_instant() -> None:
 def test_a_time_outside_1970_to_2199_is_refused_by_name(when: str) -> None:
     with pytest.raises(ValidationError, match="occurred_at"):
         factories.typed(factories.login() | {"occurred_at": when})
+
+
+def test_an_empty_ip_is_absent() -> None:
+    # Was kept as "": the same event sent without an ip and with "ip": "" had two digests,
+    # and the second copy got 409 although the docs say an empty ip is treated as absent.
+    without = factories.login(ip=None)
+    assert factories.typed(without | {"ip": ""}) == factories.typed(without)
+    assert EVENT_ADAPTER.validate_json(orjson.dumps(without | {"ip": ""})).ip is None
+    assert factories.typed(factories.login(ip=" ")).ip == " "  # not empty: scored, not dropped
+
+
+def test_money_from_a_json_number_keeps_every_digit() -> None:
+    # A JsonNumber is how the exact parser at the edges reads a number with a fraction.
+    order = factories.order(limit_price=JsonNumber("12345678901234.123456"))
+    event = EVENT_ADAPTER.validate_python(order)
+    assert isinstance(event, Order)
+    assert event.limit_price == Decimal("12345678901234.123456")
+    assert float(JsonNumber("2950.5")) == 2950.5  # any other field reads it as a float
+    timed = EVENT_ADAPTER.validate_python(factories.login(occurred_at=JsonNumber("1.7636e9")))
+    assert timed.occurred_at == datetime.fromtimestamp(1.7636e9, UTC)
+
+
+def test_money_rounded_by_a_json_parser_is_refused_never_taken() -> None:
+    # Was Decimal('12345678901234.123'): pydantic reads a JSON number as a double. Read from
+    # JSON, such money is refused (kabuguard.parsing then reads the body again, exactly).
+    body = orjson.dumps(factories.order()).replace(b'"2500"', b"12345678901234.123456")
+    with pytest.raises(ValidationError) as caught:
+        EVENT_ADAPTER.validate_json(body)
+    [issue] = caught.value.errors()
+    assert (issue["type"], issue["loc"]) == (INEXACT_MONEY, ("order", "limit_price"))
+    rounded = factories.order(limit_price=12345678901234.123456)  # as orjson returns it
+    with pytest.raises(ValidationError):
+        EVENT_ADAPTER.validate_python(rounded, context={ROUNDED_FLOATS: True})
+    # A float from Python code is the caller's own choice, taken as before.
+    chosen = EVENT_ADAPTER.validate_python(factories.order(limit_price=2950.5))
+    assert isinstance(chosen, Order)
+    assert chosen.limit_price == Decimal("2950.5")
+    # Integers are exact in every parser: no reading again.
+    body = orjson.dumps(factories.order()).replace(b'"2500"', b"2500")
+    whole = EVENT_ADAPTER.validate_json(body)
+    assert isinstance(whole, Order)
+    assert whole.limit_price == Decimal(2500)

@@ -23,7 +23,7 @@ from kabuguard.apikeys.services import Authenticator
 from kabuguard.decisions.interfaces import DecisionTimedOut, Overloaded
 from kabuguard.decisions.writer import Committer
 from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_reply
-from kabuguard.http import Disconnected, body_chunks, read_limited, send_reply
+from kabuguard.http import CLIENT_CLOSED, Disconnected, body_chunks, read_limited, send_reply
 from kabuguard.parsing import parse_event
 
 log = logging.getLogger(__name__)
@@ -92,14 +92,19 @@ class EventFastPath:
         }
         try:
             reply = await self._intake.accept(headers, body_chunks(receive))
-        except Disconnected:
-            return  # nobody is left to answer, and a partial body is not an event
+        except Disconnected:  # nobody is left to answer, and a partial body is not an event
+            _observe(CLIENT_CLOSED, started)  # counted as the framework route counts it
+            return
         except Exception as error:
             reply = error_reply(error) or _internal(error)
         await send_reply(send, reply)
-        observability.REQUEST_SECONDS.labels("POST", EVENTS_PATH, str(reply.status)).observe(
-            time.perf_counter() - started
-        )
+        _observe(reply.status, started)
+
+
+def _observe(status: int, started: float) -> None:
+    observability.REQUEST_SECONDS.labels("POST", EVENTS_PATH, str(status)).observe(
+        time.perf_counter() - started
+    )
 
 
 def _internal(error: Exception) -> Reply:

@@ -14,8 +14,8 @@ from kabuguard.config import Settings
 from kabuguard.decisions.fastpath import EventIntake
 from kabuguard.decisions.schemas import BatchOut, DecisionOut, ErrorOut, TimelineOut
 from kabuguard.decisions.services import DecisionService, ItemError
-from kabuguard.http import read_body
-from kabuguard.parsing import ApiError, load_json, parse_event
+from kabuguard.http import CLIENT_CLOSED, Disconnected, read_body, request_chunks
+from kabuguard.parsing import ApiError, load_json, parse_events
 from kabuguard.risk.events import EVENT_ADAPTER, Event, Identifier
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
@@ -58,7 +58,10 @@ def _settings(request: Request) -> Settings:
 )
 async def submit_event(request: Request) -> Response:
     intake: EventIntake = request.app.state.intake
-    reply = await intake.accept(request.headers, request.stream())
+    try:
+        reply = await intake.accept(request.headers, request_chunks(request))
+    except Disconnected:
+        return Response(status_code=CLIENT_CLOSED)  # nobody is left to answer
     return Response(reply.body, reply.status, reply.headers)
 
 
@@ -85,7 +88,11 @@ async def submit_event(request: Request) -> Response:
 async def submit_batch(request: Request) -> Response:
     key = await authorize(request, Scope.EVENTS_WRITE)
     settings = _settings(request)
-    document = load_json(await read_body(request, settings.max_batch_bytes))
+    try:
+        body = await read_body(request, settings.max_batch_bytes)
+    except Disconnected:
+        return Response(status_code=CLIENT_CLOSED)  # nobody is left; a partial batch is none
+    document = load_json(body)
     raw_items = document.get("events") if isinstance(document, dict) else None
     if not isinstance(raw_items, list):
         raise ApiError(422, "invalid_batch", "the body must be an object with an `events` array")
@@ -93,7 +100,8 @@ async def submit_batch(request: Request) -> Response:
         raise ApiError(
             413, "batch_too_large", f"a batch holds at most {settings.max_batch_events} events"
         )
-    items = [_item(raw) for raw in raw_items]
+    parsed = parse_events(raw_items, body)
+    items = [_item(raw, one) for raw, one in zip(raw_items, parsed, strict=True)]
     results = await run_in_threadpool(
         _service(request).submit_batch,
         items,
@@ -104,13 +112,12 @@ async def submit_batch(request: Request) -> Response:
     return _json({"results": results, "accepted": len(results) - rejected, "rejected": rejected})
 
 
-def _item(raw: Any) -> Event | ItemError:
-    try:
-        return parse_event(raw)
-    except ApiError as error:
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        named = event_id if isinstance(event_id, str) else None
-        return ItemError(error.status, error.code, error.message, error.fields, named)
+def _item(raw: Any, parsed: Event | ApiError) -> Event | ItemError:
+    if not isinstance(parsed, ApiError):
+        return parsed
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    named = event_id if isinstance(event_id, str) else None
+    return ItemError(parsed.status, parsed.code, parsed.message, parsed.fields, named)
 
 
 @router.get(

@@ -23,8 +23,10 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from kabuguard.risk.money import decimal_text
 
@@ -133,17 +135,71 @@ Symbol = Annotated[
 ]
 Market = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}$")]
 Currency = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class JsonNumber(float):
+    """A JSON number with a fraction or an exponent as the exact parser at the edges reads it
+    (`kabuguard.parsing`): a float, so that every field takes it as it takes a fast parser's
+    float, which also keeps its text, so that money is read from the text, exactly."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> Self:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+# A validation context holding this key says a plain float was rounded by the parser (orjson
+# reads numbers as doubles) and the caller can read its JSON again, exactly.
+ROUNDED_FLOATS = "rounded_floats"
+# The error a rounded float gets as money; `kabuguard.parsing` answers it by reading again.
+INEXACT_MONEY = "money_inexact"
+
+
+def _exact_money(value: object, info: ValidationInfo) -> object:
+    """Money from its JSON text: a float has lost digits (`12345678901234.123456` reads
+    `12345678901234.123`), so one from a JSON body is refused, to be read again exactly."""
+    if not isinstance(value, float):
+        return value
+    if isinstance(value, JsonNumber):
+        return Decimal(value.text)
+    if info.mode == "json" or (info.context is not None and ROUNDED_FLOATS in info.context):
+        raise PydanticCustomError(
+            INEXACT_MONEY, "this number could not be read exactly; send it as a string"
+        )
+    return value  # a float from Python code: the caller chose it
+
+
+_EXACT = BeforeValidator(_exact_money)
 # In JSON, an amount has one spelling (`2500.0` is `"2500"`): stored events and their
 # idempotency digests compare money by value.
 _ONE_SPELLING = PlainSerializer(decimal_text, return_type=str, when_used="json")
 Money = Annotated[
-    Decimal, Field(gt=0, max_digits=20, decimal_places=6, allow_inf_nan=False), _ONE_SPELLING
+    Decimal,
+    Field(gt=0, max_digits=20, decimal_places=6, allow_inf_nan=False),
+    _EXACT,  # after the constraints, so that they stay the decimal's own (no float check)
+    _ONE_SPELLING,
 ]
 Quantity = Annotated[int, Field(gt=0, le=10**12)]
 # A price may be zero: such an order or quote is recorded and given a clear reason by the
 # rules (order:price:zero, reference:price:zero) rather than refused unseen at the door.
 QuotedPrice = Annotated[
-    Decimal, Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False), _ONE_SPELLING
+    Decimal,
+    Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False),
+    _EXACT,  # after the constraints, so that they stay the decimal's own (no float check)
+    _ONE_SPELLING,
+]
+
+
+def _absent_if_empty(value: object) -> object:
+    return None if value == "" else value
+
+
+# The documented promise: an empty `ip` is absent, for the rules and for idempotency alike.
+SourceIp = Annotated[
+    Annotated[str, StringConstraints(max_length=64)] | None, BeforeValidator(_absent_if_empty)
 ]
 
 
@@ -177,9 +233,10 @@ class EventBase(BaseModel):
     customer_id: Identifier | None = Field(default=None, description="The broker's customer id.")
     session_id: Identifier | None = None
     channel: Channel | None = None
-    ip: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+    ip: SourceIp = Field(
         default=None,
-        description="Source IP as seen by the broker; unparseable values are scored as unknown.",
+        description="Source IP as seen by the broker; unparseable values are scored as "
+        "unknown, and an empty one is absent.",
     )
     user_agent: Text | None = None
     device_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None

@@ -111,14 +111,17 @@ def test_no_device_id_where_the_history_has_them_scores_as_a_new_device_at_least
     assert without.risk_score >= fresh.risk_score
 
 
-def test_no_device_id_is_only_missing_for_a_customer_whose_logins_never_had_one() -> None:
+@pytest.mark.parametrize("earlier", [[None, None, None], [DEVICE, DEVICE, None]])
+def test_no_device_id_is_missing_for_a_customer_who_signed_in_without_one_before(
+    earlier: list[str | None],
+) -> None:
     assert ReasonCode.LOGIN_DEVICE_MISSING in _codes(_login(_facts(device=None), device_id=None))
-    cookieless = None
-    for n in range(3):
+    history = None
+    for n, device in enumerate(earlier):
         at = T0 - timedelta(days=3 - n)
-        values = history_values(FIBRE, CHROME, None, at)
-        cookieless = learn(cookieless, values, int(at.timestamp()), 183 * 86_400)
-    verdict = _login(_facts(device=None, profile=cookieless), device_id=None)
+        values = history_values(FIBRE, CHROME, device, at)
+        history = learn(history, values, int(at.timestamp()), 183 * 86_400)
+    verdict = _login(_facts(device=None, profile=history), device_id=None)
     assert _codes(verdict) & {ReasonCode.LOGIN_DEVICE_NEW, ReasonCode.LOGIN_DEVICE_MISSING} == {
         ReasonCode.LOGIN_DEVICE_MISSING
     }

@@ -668,7 +668,7 @@ def _register(
     money.register(typed, outcome, at + cooling if cooling is not None else None)
 
 
-def test_what_the_cap_dropped_survives_the_store_codec_and_an_old_full_record_is_suspect() -> None:
+def test_what_the_cap_dropped_survives_the_store_codec_and_an_old_record_reads_as_it_was() -> None:
     money = CustomerMoney()
     t0 = factories.BASE_TIME
     for number in range(DESTINATION_CAP + 1):
@@ -676,15 +676,11 @@ def test_what_the_cap_dropped_survives_the_store_codec_and_an_old_full_record_is
     record = CustomerRecord(money=money)
     assert load_record(dump_record(record)) == record
     assert load_record(dump_record(CustomerRecord())).money.forgotten is None
-    # A record written by the release before this one has no "f": it dropped destinations
-    # without keeping anything of them. A full one may have dropped a refused one.
+    # A record written by the release before this one has no "f": it kept nothing of what it
+    # dropped. Suspecting every full one would hold its customer's withdrawals to an unknown
+    # (their own earlier) account for good, with no staff path to clear it.
     stored_before = orjson.loads(dump_record(record))
     del stored_before["f"]
-    forgotten = load_record(orjson.dumps(stored_before).decode()).money.forgotten
-    assert forgotten is not None
-    assert forgotten.status is DestinationStatus.REFUSED
-    assert forgotten.changed_at == t0 + timedelta(minutes=1)  # the oldest still listed
-    stored_before["d"] = stored_before["d"][:3]
     assert load_record(orjson.dumps(stored_before).decode()).money.forgotten is None
 
 
@@ -787,6 +783,8 @@ def test_whether_the_last_login_was_completed_survives_the_store_codec() -> None
     record = CustomerRecord()
     record.money.login(factories.BASE_TIME, "s-1", 0, 60, completed=False)
     assert load_record(dump_record(record)).money.last_completed is False
-    old = orjson.loads(dump_record(record))
-    old["l"] = old["l"][:3]  # as written before logins were followed to completion
-    assert load_record(orjson.dumps(old).decode()).money.last_completed is True
+    body = orjson.loads(dump_record(record))
+    _last, _previous, session = body["l"]  # as the release before reads it
+    assert session == "s-1"
+    del body["lc"]  # as written before logins were followed to completion
+    assert load_record(orjson.dumps(body).decode()).money.last_completed is True

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
@@ -250,6 +251,8 @@ def test_pending_logins_survive_the_store_codec() -> None:
     owing = defer(profile, VALUES, 2 * 86_400, sell_only=False, due="s-9")
     owing = replace(owing, second_step=True)
     assert load_profile(dump_profile(owing)) == owing
+    stored = orjson.loads(dump_profile(owing))
+    assert [at for _values, at in stored["q"]] == [86_400, 2 * 86_400]  # as the release before
 
 
 def test_profiles_stored_before_logins_owed_a_second_step_still_load() -> None:
@@ -370,3 +373,30 @@ def test_population_counts_of_values_nobody_uses_any_more_are_swept() -> None:
     counts = memory.login.counts
     assert not [key for key in counts if "Chrome/124.0." in key]
     assert [key for key in counts if "Chrome/125.0." in key]
+
+
+@pytest.mark.parametrize("named", ["expired", "someone_elses"])
+def test_naming_an_expired_or_foreign_session_meets_the_latest_login(
+    state: Impl, named: str
+) -> None:
+    _decide(state, _login(0, session_id="old"))
+    _decide(state, factories.login("c-2", 25 * 60, session_id="theirs", ip=DOCOMO))
+    risky = _decide(state, _login(25 * 60 + 1, ip=STRANGER, device_id="d-evil", session_id="atk"))
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(risky)
+    session = "old" if named == "expired" else "theirs"
+    buy = factories.order(minutes=25 * 60 + 30, side="buy", session_id=session, ip=STRANGER)
+    assert ReasonCode.SESSION_LOGIN_RISKY in _codes(_decide(state, buy))
+
+
+def test_an_inferred_session_is_never_stored_as_the_events_own(state: Impl) -> None:
+    _settle(state)
+    _decide(state, factories.instrument())
+    price = {"type": "price", "event_id": "p-1", "occurred_at": factories.at(-1),
+             "symbol": "7203", "market": "TSE", "last": "2500"}  # fmt: skip
+    _decide(state, price)
+    _decide(state, _login(0, session_id="home", ip=STRANGER))  # a fixed line, not a phone's
+    for minute in (5, 6):
+        sell = factories.order(minutes=minute, side="sell", session_id="unknown", ip=SEOUL)
+        verdict = _decide(state, sell)
+        assert verdict.outcome is Outcome.ALLOW
+        assert ReasonCode.SESSION_NETWORK_CHANGED not in _codes(verdict), minute

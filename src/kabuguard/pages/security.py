@@ -25,8 +25,6 @@ from kabuguard.risk.events import EventType
 from kabuguard.risk.rules import JST
 
 router = APIRouter()
-# A session id as the database holds it (a signed 64-bit integer): a larger one is a 422, not
-# an overflow inside the driver.
 SHOWN = frozenset(
     {
         EventType.LOGIN_ATTEMPT,

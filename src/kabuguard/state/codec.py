@@ -22,7 +22,10 @@ def dump_profile(profile: Profile) -> str:
     if profile.second_step:
         body["s"] = True
     if profile.pending:
-        body["q"] = [[list(p.values), p.at, p.sell_only, p.due] for p in profile.pending]
+        # "q" keeps the shape the release before reads; what it does not know goes apart.
+        body["q"] = [[list(p.values), p.at] for p in profile.pending]
+        if any(not p.sell_only or p.due is not None for p in profile.pending):
+            body["qd"] = [[p.sell_only, p.due] for p in profile.pending]
     if not profile.learned:
         body["n"] = False
     return orjson.dumps(body).decode()
@@ -31,8 +34,13 @@ def dump_profile(profile: Profile) -> str:
 def load_profile(text: str) -> Profile:
     body = orjson.loads(text)
     levels = tuple(tuple(Seen(v, c, t) for v, c, t in level) for level in body["v"])
-    # Rows written before logins owed a second step hold [values, at]: sell-only ones.
-    pending = tuple(_pending(*entry) for entry in body.get("q", ()))
+    # Rows written before logins owed a second step have no "qd": sell-only ones.
+    waiting = body.get("q", ())
+    kinds = body.get("qd") or [[True, None]] * len(waiting)
+    pending = tuple(
+        Pending(tuple(values), at, sell_only, due)
+        for (values, at), (sell_only, due) in zip(waiting, kinds, strict=True)
+    )
     return Profile(
         body["f"],
         body["l"],
@@ -42,10 +50,6 @@ def load_profile(text: str) -> Profile:
         learned=body.get("n", True),
         second_step=body.get("s", False),
     )
-
-
-def _pending(values: list[str], at: int, sell_only: bool = True, due: str | None = None) -> Pending:
-    return Pending(tuple(values), at, sell_only, due)
 
 
 def dump_session(session: SessionFacts) -> str:

@@ -21,7 +21,7 @@ from kabuguard.risk.money import Destination, DestinationStatus
 from kabuguard.risk.trading import InstrumentFacts, TradingProfile
 from kabuguard.state.coordination import SymbolWindow
 from kabuguard.state.guard import CustomerRecord
-from kabuguard.state.money import DESTINATION_CAP, CustomerMoney
+from kabuguard.state.money import CustomerMoney
 from kabuguard.state.trading import Sell
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,12 +67,9 @@ def dump_record(record: CustomerRecord) -> str:
         "f": _destination(money.forgotten) if money.forgotten is not None else None,
         "w": money.largest_withdrawal,
         "r": [_ts(money.risky_login_at), money.risky_login_score],
-        "l": [
-            _ts(money.last_login_at),
-            _ts(money.previous_login_at),
-            money.last_session,
-            money.last_completed,
-        ],
+        "l": [_ts(money.last_login_at), _ts(money.previous_login_at), money.last_session],
+        # Apart from "l", so that the release before, which unpacks three, reads the record.
+        "lc": money.last_completed,
         "u": _ts(record.pivoted_until),
     }
     return orjson.dumps(body).decode()
@@ -82,16 +79,11 @@ def _destination(found: Destination) -> list[Any]:
     return [found.status.value, _ts(found.changed_at), _ts(found.cooling_until), found.signed]
 
 
-def _forgotten(body: dict[str, Any], kept: dict[str, Destination]) -> Destination | None:
-    if "f" not in body:
-        # Stored by a release that dropped the oldest destination, refused or not, and kept
-        # nothing of it. A full list may have lost one: money to an unknown destination then
-        # waits for staff, as it would to a refused one (a customer rarely has eight).
-        if len(kept) < DESTINATION_CAP:
-            return None
-        oldest = min(d.changed_at for d in kept.values())
-        return Destination("", DestinationStatus.REFUSED, oldest, None)
-    found = body["f"]
+def _forgotten(body: dict[str, Any]) -> Destination | None:
+    # A record from the release before keeps nothing of what it dropped. Reading a full one as
+    # having dropped a refused destination would hold every withdrawal to the customer's own
+    # earlier account for good, with no way for staff to clear it: it is read as it was.
+    found = body.get("f")
     if found is None:
         return None
     status, changed, cooling, signed = found
@@ -126,18 +118,18 @@ def load_record(text: str) -> CustomerRecord:
             signed=destination_id in signed,
         )
     risky_at, risky_score = body["r"]
-    # Records from before logins were followed to completion hold three: completed ones.
-    last, previous, session, completed = [*body["l"], True][:4]
+    last, previous, session = body["l"]
     money = CustomerMoney(
         destinations=destinations,
-        forgotten=_forgotten(body, destinations),
+        forgotten=_forgotten(body),
         largest_withdrawal=body["w"],
         risky_login_at=_at(risky_at),
         risky_login_score=risky_score,
         last_login_at=_at(last),
         previous_login_at=_at(previous),
         last_session=session,
-        last_completed=completed,
+        # Records from before logins were followed to completion: completed ones.
+        last_completed=body.get("lc", True),
     )
     sells = [Sell(at, yen, symbol) for at, yen, symbol in body["s"]]
     return CustomerRecord(profile, sells, money, _at(body["u"]))

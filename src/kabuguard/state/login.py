@@ -143,9 +143,10 @@ class LoginMemory:
             self._last = self._facts(event)
         elif event.customer_id is not None:
             session = self._session(event)
-            # Without a session kabuguard knows, the customer's latest login stands in: a
-            # sell-only login must not be escaped by an event that names no session.
-            latest = None if session else self.sessions.get(latest_session_key(event.customer_id))
+            # Without a live session of this customer's, the customer's latest login stands in:
+            # a sell-only login must not be escaped by an event naming no session, an expired
+            # one or somebody else's.
+            latest = None if session else self._fresh(event, latest_session_key(event.customer_id))
             if session is None and latest is None and event.session_id is None:
                 return None
             network = self.enricher.network(event.ip)
@@ -207,7 +208,18 @@ class LoginMemory:
     def _session(self, event: Event) -> SessionFacts | None:
         if event.session_id is None:
             return None
-        return self.sessions.get(session_key(event.session_id))
+        return self._fresh(event, session_key(event.session_id))
+
+    def _fresh(self, event: Event, key: str) -> SessionFacts | None:
+        """The session facts under `key` if they are the event's customer's and younger than
+        the longest session: older ones linger in memory until a sweep but leave the database
+        at once, and both must decide alike."""
+        found = self.sessions.get(key)
+        if found is None or found.customer_id != event.customer_id:
+            return None
+        if (event.occurred_at - found.login_at).total_seconds() > SESSION_SECONDS:
+            return None
+        return found
 
     # Recording
 
@@ -221,9 +233,12 @@ class LoginMemory:
             if verdict.outcome is Outcome.ALLOW:
                 self._session_acted(event)
         session = last.signals.session if last is not None else self._session(event)
+        inferred = last is not None and last.signals.session_inferred
         # Only an action let through is the session's first: a refused decoy must not use up
-        # the check, nor a held sale resubmitted at once pass it.
-        if session is not None and is_sensitive(event) and verdict.outcome is Outcome.ALLOW:
+        # the check, nor a held sale resubmitted at once pass it. An inferred session is not
+        # the event's own: nothing is written under the event's session id.
+        allowed = verdict.outcome is Outcome.ALLOW
+        if session is not None and not inferred and is_sensitive(event) and allowed:
             self._touch_session(event, session)
         self.sweep(int(event.occurred_at.timestamp()))
 

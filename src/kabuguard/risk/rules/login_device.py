@@ -35,28 +35,33 @@ def device(event: Event, facts: LoginSignals, policy: Policy) -> Iterator[Hit]:
     if login is None or login.customer_id is None:
         return
     profile = facts.profile
-    if login.device_id is None and not (profile is not None and _carries_device_ids(profile)):
-        yield hit(ReasonCode.LOGIN_DEVICE_MISSING, policy)
-    elif profile is not None and _new_device(profile, login.device_id):
-        # A customer whose logins carry a device id, arriving without one, is as new as a
-        # fresh id: otherwise dropping the cookie would score below presenting one.
-        yield hit(ReasonCode.LOGIN_DEVICE_NEW, policy)
-        # A fresh cookie behind the customer's exact browser string is what a targeted attacker
-        # (or an anti-detect browser) looks like; identical strings on two real machines are
-        # common too, hence a modest score.
-        agent = facts.software.user_agent
-        if agent is not None and profile.has(Level.USER_AGENT, agent):
-            yield hit(ReasonCode.LOGIN_DEVICE_KNOWN_AGENT, policy, browser=facts.software.browser)
+    if login.device_id is None:
+        # A customer whose logins always carried a device id, arriving without one, is as new
+        # as a fresh id: otherwise dropping the cookie would score below presenting one.
+        new = profile is not None and _always_carried_device_ids(profile)
+        if not new:
+            yield hit(ReasonCode.LOGIN_DEVICE_MISSING, policy)
+    else:
+        new = profile is not None and _new_device(profile, login.device_id)
+    if not new or profile is None:
+        return
+    yield hit(ReasonCode.LOGIN_DEVICE_NEW, policy)
+    # A fresh cookie behind the customer's exact browser string is what a targeted attacker
+    # (or an anti-detect browser) looks like; identical strings on two real machines are
+    # common too, hence a modest score.
+    agent = facts.software.user_agent
+    if agent is not None and profile.has(Level.USER_AGENT, agent):
+        yield hit(ReasonCode.LOGIN_DEVICE_KNOWN_AGENT, policy, browser=facts.software.browser)
 
 
-def _new_device(profile: Profile, device_id: str | None) -> bool:
+def _new_device(profile: Profile, device_id: str) -> bool:
     """A device the customer's history does not hold; with no learned login yet (only a
     waiting sell-only one, or a passkey enrolled) there is no history to be new to."""
-    value = UNKNOWN_VALUE if device_id is None else device_id
-    return profile.learned and not profile.has(Level.DEVICE_ID, value)
+    return profile.learned and not profile.has(Level.DEVICE_ID, device_id)
 
 
-def _carries_device_ids(profile: Profile) -> bool:
-    return profile.learned and any(
-        seen.value != UNKNOWN_VALUE for seen in profile.levels[Level.DEVICE_ID]
-    )
+def _always_carried_device_ids(profile: Profile) -> bool:
+    """Remembered logins, every one with a device id (a customer who also signs in without one
+    keeps `login:device:missing`)."""
+    seen = profile.values(Level.DEVICE_ID)
+    return profile.learned and bool(seen) and UNKNOWN_VALUE not in seen

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from kabuguard.config import DEFAULT_DATABASE_URL, Environment, Settings
+from kabuguard.config import (
+    DEFAULT_DATABASE_URL,
+    DEVELOPMENT_DATA_KEY,
+    DEVELOPMENT_PEPPER,
+    Environment,
+    Settings,
+)
 from tests.conftest import TEST_DATA_KEY
 
 
@@ -77,3 +83,33 @@ def test_values_come_from_the_environment_and_are_validated(
     monkeypatch.setenv("KABUGUARD_PORT", "99999")
     with pytest.raises(ValueError, match="port"):
         Settings()
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    monkeypatch.setenv("KABUGUARD_ENVIRONMENT", "production")
+    monkeypatch.setenv("KABUGUARD_PUBLIC_BASE_URL", "https://kabuguard.broker.example")
+    for name, value in env.items():
+        monkeypatch.setenv(f"KABUGUARD_{name.upper()}", value)
+
+
+def test_a_placeholder_written_with_a_trailing_newline_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Secrets mounted from files often end in a newline: the check compares what is used."""
+    _production(monkeypatch, api_key_pepper=DEVELOPMENT_PEPPER + "\n", data_key=TEST_DATA_KEY)
+    with pytest.raises(ValueError, match="KABUGUARD_API_KEY_PEPPER must be set"):
+        Settings()
+    _production(monkeypatch, api_key_pepper="a" * 40, data_key=DEVELOPMENT_DATA_KEY + "\n")
+    with pytest.raises(ValueError, match="KABUGUARD_DATA_KEY must be set"):
+        Settings()
+
+
+def test_a_refused_setting_does_not_print_the_other_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secrets = {"smtp_password": "hunter2-smtp-password", "webhook_secret": "w" * 40 + "TAIL"}
+    _production(monkeypatch, api_key_pepper="short", **secrets)
+    with pytest.raises(ValueError, match="at least 32 characters") as refused:
+        Settings()
+    assert "hunter2" not in str(refused.value)
+    assert "wwwwTAIL" not in str(refused.value)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from kabuguard import migrations
 from kabuguard.db import Base, Database
+from tests.cli_helpers import run_cli
 
 
 def test_migrated_schema_matches_the_models(database: Database) -> None:
@@ -20,4 +23,15 @@ def test_downgrade_to_base_and_upgrade_again(database_url: str, database: Databa
     migrations.downgrade(database_url, "base")
     assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
     migrations.upgrade(database_url)
+    assert set(Base.metadata.tables) <= set(inspect(database.engine).get_table_names())
+
+
+def test_two_upgrades_at_once_both_succeed(database_url: str, database: Database) -> None:
+    """Two pods starting together each run `db upgrade`: one waits, then finds nothing to do.
+    Processes, as in life: Alembic's context is one per process."""
+    migrations.downgrade(database_url, "base")
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(run_cli, "db", "upgrade", database_url=database_url) for _ in "ab"]
+        for run in runs:
+            assert run.result().returncode == 0, run.result().stderr
     assert set(Base.metadata.tables) <= set(inspect(database.engine).get_table_names())

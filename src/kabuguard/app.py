@@ -48,6 +48,7 @@ from kabuguard.enrich.enricher import warm_enricher
 from kabuguard.errors import INTERNAL_ERROR, JSON, Reply, error_body, error_reply
 from kabuguard.http import BodyLimit
 from kabuguard.lists import routes as list_routes
+from kabuguard.migrations import head_revision
 from kabuguard.notifications import freeze
 from kabuguard.notifications import routes as notification_routes
 from kabuguard.notifications.wiring import (
@@ -299,6 +300,18 @@ def _record_policy_activation(database: Database, policies: Policies, now: datet
             log.info("policy activated", extra={"policy": payload})
 
 
+def _schema_problem(found: str | None) -> str | None:
+    """Why the schema is not the one this version needs (new code deployed before `db
+    upgrade` would take traffic and fail every decision), or None."""
+    needed = head_revision()
+    if found == needed:
+        return None
+    return (
+        f"the database schema is at revision {found or 'none'}, this version needs {needed}: "
+        "run `kabuguard db upgrade`"
+    )
+
+
 def _add_operational_routes(app: FastAPI, database: Database, writer: WriterProcess | None) -> None:
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
@@ -316,9 +329,10 @@ def _add_operational_routes(app: FastAPI, database: Database, writer: WriterProc
                     session.execute(text("SELECT 1"))
                     if session.execute(select(AuditHead.seq)).first() is None:
                         return "the database is not migrated: run `kabuguard db upgrade`"
+                    found = session.execute(text("SELECT version_num FROM alembic_version"))
+                    return _schema_problem(found.scalar())
             except SQLAlchemyError as error:
                 return f"the database is unreachable: {type(error).__name__}"
-            return None
 
         problem = await run_in_threadpool(probe)
         body = (
@@ -428,9 +442,15 @@ class _MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            observability.REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            observability.REQUEST_SECONDS.labels(method, template, str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+# The method label from a fixed set: the server accepts some thirty (PROPFIND, PURGE, ...),
+# and each would open new series per route for anybody who sends it.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -181,9 +181,23 @@ def serve(
         if writer is not None:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
             writer.stop()
+            _end_by_signal()
+
+
+def _end_by_signal() -> None:
+    """End by the signal that stopped the server, as uvicorn alone does: service managers
+    count a stop by SIGTERM as clean, and an exit status of 143 as a failure."""
+    if _stopped_by is not None:
+        signal.signal(_stopped_by, signal.SIG_DFL)
+        os.kill(os.getpid(), _stopped_by)
+
+
+_stopped_by: int | None = None
 
 
 def _exit_on_signal(number: int, _frame: object) -> None:
+    global _stopped_by  # noqa: PLW0603 - one process, one stop
+    _stopped_by = number
     raise SystemExit(128 + number)
 
 

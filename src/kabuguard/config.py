@@ -29,7 +29,10 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KABUGUARD_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting must not print the others (secrets) to the log.
+    model_config = SettingsConfigDict(
+        env_prefix="KABUGUARD_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = DEFAULT_DATABASE_URL
@@ -147,13 +150,14 @@ class Settings(BaseSettings):
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT:
             return self
+        # Compared as used, not as written: a mounted secret file often ends in a newline.
         pepper = self.api_key_pepper.get_secret_value()
-        if pepper == DEVELOPMENT_PEPPER or len(pepper) < 32:
+        if pepper.strip() == DEVELOPMENT_PEPPER or len(pepper.strip()) < 32:
             raise ValueError(
                 "KABUGUARD_API_KEY_PEPPER must be set to a random secret of at least 32 "
                 f"characters when KABUGUARD_ENVIRONMENT={self.environment.value}"
             )
-        if self.data_key.get_secret_value() == DEVELOPMENT_DATA_KEY:
+        if decode_key(self.data_key.get_secret_value()) == decode_key(DEVELOPMENT_DATA_KEY):
             raise ValueError(
                 "KABUGUARD_DATA_KEY must be set to base64 of 32 random bytes when "
                 f"KABUGUARD_ENVIRONMENT={self.environment.value}"

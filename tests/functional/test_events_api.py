@@ -313,6 +313,11 @@ def test_schema_health_readiness_metrics_and_docs(api: httpx.Client) -> None:
     assert 'kabuguard_decisions_total{outcome="allow"}' in metrics
     assert "kabuguard_http_request_duration_seconds_bucket" in metrics
     assert 'route="/v1/events"' in metrics
+    # A method nobody uses here opens no series of its own (unbounded label values).
+    assert api.request("PROPFIND", "/v1/events").status_code == 405
+    after = api.get("/metrics").text
+    assert 'method="PROPFIND"' not in after
+    assert 'method="other"' in after
     assert "kabuguard_group_commit_batch_size_count" in metrics  # this process's committer
     assert "kabuguard_writer_up" not in metrics  # no writer process in this shape
     openapi = api.get("/openapi.json").json()

@@ -105,3 +105,22 @@ def _until_in_flight(client: httpx.Client, count: int) -> None:
     while f"kabuguard_events_in_flight {count}.0" not in client.get("/metrics").text:
         assert time.monotonic() < deadline, "the first event never got in flight"
         time.sleep(0.01)
+
+
+def test_readyz_refuses_traffic_until_the_schema_is_the_one_this_version_needs(
+    database_url: str, database: Database, clock: FrozenClock
+) -> None:
+    """New code deployed before `db upgrade` (serve migrates only the embedded SQLite) must not
+    take traffic it would answer 503 on every decision."""
+    head = migrations.head_revision()
+    migrations.downgrade(database_url, "0005")
+    with (
+        running_server(settings_for(database_url), database, clock) as server,
+        server.client(server.key("all")) as client,
+    ):
+        behind = client.get("/readyz")
+        assert behind.status_code == 503
+        assert f"this version needs {head}" in behind.json()["reason"]
+        assert "kabuguard db upgrade" in behind.json()["reason"]
+        migrations.upgrade(database_url)
+        assert client.get("/readyz").json() == {"status": "ready"}

@@ -181,6 +181,27 @@ def test_serve_migrates_the_embedded_database_and_ends_by_saying_where_to_look(
         server.wait(timeout=10)
 
 
+def test_serve_refuses_the_placeholder_secrets_off_this_machine_and_names_unknown_variables(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _SECRETS} | {
+        "KABUGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "KABUGUARD_ENV": "production",  # a typo: the setting is KABUGUARD_ENVIRONMENT
+    }
+    served = subprocess.run(
+        [KABUGUARD, "serve", "--host", "0.0.0.0", "--port", "0"],  # noqa: S104 - refused below
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert served.returncode == 1
+    assert "KABUGUARD_ENV is not a kabuguard setting" in served.stderr
+    assert "refusing to listen on 0.0.0.0 with the development placeholder secrets" in (
+        " ".join(served.stderr.split())
+    )
+
+
+_SECRETS = ("KABUGUARD_API_KEY_PEPPER", "KABUGUARD_DATA_KEY", "KABUGUARD_ENVIRONMENT")
+
+
 def test_the_installed_command_carries_the_guard_and_credential_commands(
     tmp_path: Path, database_url: str
 ) -> None:

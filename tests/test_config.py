@@ -10,6 +10,7 @@ from kabuguard.config import (
     DEVELOPMENT_PEPPER,
     Environment,
     Settings,
+    unknown_variables,
 )
 from tests.conftest import TEST_DATA_KEY
 
@@ -113,3 +114,13 @@ def test_a_refused_setting_does_not_print_the_other_secrets(
         Settings()
     assert "hunter2" not in str(refused.value)
     assert "wwwwTAIL" not in str(refused.value)
+
+
+def test_unknown_kabuguard_variables_are_named_and_the_suites_own_are_not() -> None:
+    environ = {
+        "KABUGUARD_ENV": "production",
+        "KABUGUARD_ENVIRONMENT": "test",
+        "KABUGUARD_REQUIRE_SERVICES": "1",
+        "HOME": "/root",
+    }
+    assert unknown_variables(environ) == ["KABUGUARD_ENV"]

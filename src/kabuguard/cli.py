@@ -41,7 +41,7 @@ from kabuguard.auth import command as auth_commands
 from kabuguard.bench.runner import BenchOptions
 from kabuguard.bench.runner import run as run_bench
 from kabuguard.cases import command as case_commands
-from kabuguard.config import Settings
+from kabuguard.config import Settings, unknown_variables
 from kabuguard.db import Database, sqlite_file
 from kabuguard.decisions.process import WriterFailed, WriterProcess
 from kabuguard.lists.schemas import BlockIn, HaltIn, parse_network
@@ -158,9 +158,12 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.log_level, json_logs=settings.log_json)
+    bind_host, bind_port = host or settings.host, port if port is not None else settings.port
+    for name in unknown_variables(os.environ):
+        err.print(f"warning: {name} is not a kabuguard setting and is ignored (a typo?)")
+    _refuse_placeholders_off_loopback(settings, bind_host)
     if settings.is_sqlite and settings.auto_migrate:
         migrations.upgrade(settings.database_url)
-    bind_host, bind_port = host or settings.host, port if port is not None else settings.port
     policies = load_policies(settings)  # once: the writer is held to the same files
     wanted = settings.writer_process if writer_process is None else writer_process
     writer = (
@@ -182,6 +185,20 @@ def serve(
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
             writer.stop()
             _end_by_signal()
+
+
+def _refuse_placeholders_off_loopback(settings: Settings, bind_host: str) -> None:
+    """The development secrets are published in this repository: with them, a copy of the
+    database gives away customers' contact details. Serving others with them is refused."""
+    if settings.uses_placeholder_secrets and bind_host not in _LOOPBACK:
+        raise _fail(
+            f"refusing to listen on {bind_host} with the development placeholder secrets: set "
+            "KABUGUARD_API_KEY_PEPPER and KABUGUARD_DATA_KEY (and KABUGUARD_ENVIRONMENT="
+            "production), or listen on 127.0.0.1"
+        )
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _end_by_signal() -> None:

@@ -6,6 +6,7 @@ Settings and hand it down, so tests can run several differently configured apps 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -169,5 +170,26 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def uses_placeholder_secrets(self) -> bool:
+        """The published development pepper or data key: fine on a developer's machine, never
+        where anyone else can reach the service."""
+        pepper = self.api_key_pepper.get_secret_value().strip()
+        key = decode_key(self.data_key.get_secret_value())
+        return pepper == DEVELOPMENT_PEPPER or key == decode_key(DEVELOPMENT_DATA_KEY)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+# Read by the test suite, not by the service.
+_TOOLING_VARIABLES = frozenset({"KABUGUARD_REQUIRE_SERVICES", "KABUGUARD_TEST_POSTGRES_URL"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`KABUGUARD_*` names no setting reads: a typo (`KABUGUARD_ENV=production`) is otherwise
+    silently ignored, and the service runs on the defaults."""
+    known = {f"KABUGUARD_{name.upper()}" for name in Settings.model_fields} | _TOOLING_VARIABLES
+    return sorted(
+        n for n in environ if n.upper().startswith("KABUGUARD_") and n.upper() not in known
+    )

@@ -204,3 +204,12 @@ def api(live_server: LiveServer) -> Iterator[httpx.Client]:
     """A client authenticated with a key holding every scope."""
     with live_server.client(live_server.key("all-scopes")) as client:
         yield client
+
+
+@pytest.fixture(params=[True, False], ids=["fast-path", "framework-route"])
+def server_on_either_path(
+    request: pytest.FixtureRequest, settings: Settings, database: Database, clock: FrozenClock
+) -> Iterator[LiveServer]:
+    """POST /v1/events is served by the fast path or, with it off, by the FastAPI route."""
+    with running_server(settings, database, clock, fast_path=request.param) as live:
+        yield live

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 import typer
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from kabuguard.auth.command import register
 from kabuguard.auth.models import SessionRow
+from kabuguard.config import Settings
 from kabuguard.db import Database
 from tests.auth.conftest import Auth, Customer, self_lock
 from tests.conftest import FrozenClock
@@ -26,7 +28,7 @@ def _locked_customer(auth: Auth, scope: str) -> tuple[Customer, dict[str, str]]:
     return customer, headers
 
 
-def _unlock(auth: Auth, customer: Customer) -> object:
+def _unlock(auth: Auth, customer: Customer) -> httpx.Response:
     options = auth.http.post("/v1/auth/unlock/options", json={"client": customer.client()}).json()
     body = {
         "challenge_id": options["challenge_id"],
@@ -34,6 +36,23 @@ def _unlock(auth: Auth, customer: Customer) -> object:
         "credential": customer.authenticator.get(options["public_key"]),
     }
     return auth.http.post("/v1/auth/unlock", json=body)
+
+
+def _session_then_self_lock(
+    auth: Auth, database: Database, clock: FrozenClock
+) -> tuple[Customer, dict[str, str]]:
+    """A passkey session, then a second later the account's self-lock (the session raced it)."""
+    customer = auth.create()
+    auth.register_passkey(customer)
+    headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
+    clock.advance(timedelta(seconds=1))
+    self_lock(database, customer.customer_id, clock())
+    return customer, headers
+
+
+def _unlock_a_second_later(auth: Auth, customer: Customer, clock: FrozenClock) -> None:
+    clock.advance(timedelta(seconds=1))
+    assert _unlock(auth, customer).status_code == 200
 
 
 def _order_outcome(auth: Auth, customer: Customer) -> str:
@@ -54,7 +73,7 @@ def test_login_lock_ends_sessions_and_only_a_passkey_lifts_it(auth: Auth) -> Non
     assert passkey.status_code == 403
     assert _order_outcome(auth, customer) == "allow"  # login only: trading is not stopped
     unlocked = _unlock(auth, customer)
-    assert unlocked.status_code == 200, unlocked.text  # type: ignore[attr-defined]
+    assert unlocked.status_code == 200, unlocked.text
     assert auth.login_with_passkey(customer)
 
 
@@ -66,7 +85,7 @@ def test_locking_everything_goes_through_the_engine(auth: Auth) -> None:
         for i in auth.http.get(f"/v1/customers/{customer.customer_id}/timeline").json()["items"]
     ]
     assert "customer_lock" in types
-    assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
+    assert _unlock(auth, customer).status_code == 200
     assert _order_outcome(auth, customer) == "allow"
 
 
@@ -82,36 +101,26 @@ def test_a_lock_from_any_path_ends_every_session(auth: Auth) -> None:
     )
     assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
     staff_lock = _unlock(auth, customer)
-    assert staff_lock.status_code == 409  # type: ignore[attr-defined]
+    assert staff_lock.status_code == 409
 
 
 def test_a_session_issued_while_a_self_lock_ended_every_session_is_refused_for_good(
     auth: Auth, database: Database, clock: FrozenClock
 ) -> None:
-    customer = auth.create()
-    auth.register_passkey(customer)
     # A login read "not locked" and issues its session after the lock's revoke-all ran: only
     # the lock's first half, the account's self-lock, is left to tell.
-    headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
-    clock.advance(timedelta(seconds=1))
-    self_lock(database, customer.customer_id, clock())
+    customer, headers = _session_then_self_lock(auth, database, clock)
     assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
-    clock.advance(timedelta(seconds=1))
-    assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
+    _unlock_a_second_later(auth, customer, clock)
     assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
 
 
 def test_an_unlock_does_not_revive_a_session_begun_before_the_lock(
     auth: Auth, database: Database, clock: FrozenClock
 ) -> None:
-    customer = auth.create()
-    auth.register_passkey(customer)
-    headers = auth.session_headers(auth.login_with_passkey(customer), customer.device)
-    clock.advance(timedelta(seconds=1))
+    customer, headers = _session_then_self_lock(auth, database, clock)
     # The racing session was not used while locked.
-    self_lock(database, customer.customer_id, clock())
-    clock.advance(timedelta(seconds=1))
-    assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
+    _unlock_a_second_later(auth, customer, clock)
     assert auth.http.get("/v1/auth/session", headers=headers).status_code == 401
     fresh = auth.session_headers(auth.login_with_passkey(customer), customer.device)
     assert auth.http.get("/v1/auth/session", headers=fresh).status_code == 200
@@ -120,14 +129,9 @@ def test_an_unlock_does_not_revive_a_session_begun_before_the_lock(
 def test_a_raced_session_presented_after_an_unlock_ends_only_sessions_begun_before_the_lock(
     auth: Auth, database: Database, clock: FrozenClock
 ) -> None:
-    customer = auth.create()
-    auth.register_passkey(customer)
-    raced = auth.session_headers(auth.login_with_passkey(customer), customer.device)
-    clock.advance(timedelta(seconds=1))
     # The raced session escaped the lock's revoke-all.
-    self_lock(database, customer.customer_id, clock())
-    clock.advance(timedelta(seconds=1))
-    assert _unlock(auth, customer).status_code == 200  # type: ignore[attr-defined]
+    customer, raced = _session_then_self_lock(auth, database, clock)
+    _unlock_a_second_later(auth, customer, clock)
     fresh = auth.session_headers(auth.login_with_passkey(customer), customer.device)
 
     assert auth.http.get("/v1/auth/session", headers=raced).status_code == 401
@@ -143,8 +147,8 @@ def test_a_raced_session_presented_after_an_unlock_ends_only_sessions_begun_befo
 
 
 @pytest.fixture
-def cli(settings: object, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name, value in settings.model_dump().items():  # type: ignore[attr-defined]
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for name, value in settings.model_dump().items():
         if value is not None and not isinstance(value, (list, frozenset, dict)):
             text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
             monkeypatch.setenv(f"KABUGUARD_{name.upper()}", text)

@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kabuguard.cases.command import HoldFilter, register
 from kabuguard.db import Database
 from kabuguard.state.cases import HoldStatus
 from tests.cli_helpers import run_cli
 
+Invoke = Callable[[list[str]], Result]
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_restrictions_and_empty_lists(
-    database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+
+@pytest.fixture
+def cli(database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """The commands on a typer app of their own, against the test database."""
     monkeypatch.setenv("KABUGUARD_DATABASE_URL", database_url)
     app = typer.Typer()
     register(app, clock=lambda: datetime(2026, 11, 20, tzinfo=UTC))
     runner = CliRunner()
-    added = runner.invoke(
-        app, ["restrictions", "add", "c-1", "--market", "nasdaq", "--reason", "asked"]
-    )
+    return lambda args: runner.invoke(app, args)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_restrictions_and_empty_lists(cli: Invoke) -> None:
+    added = cli(["restrictions", "add", "c-1", "--market", "nasdaq", "--reason", "asked"])
     assert added.exit_code == 0, added.output
-    listed = runner.invoke(app, ["restrictions", "list", "c-1"])
+    listed = cli(["restrictions", "list", "c-1"])
     assert "NASDAQ" in listed.output
-    assert runner.invoke(app, ["holds", "list"]).exit_code == 0
-    assert runner.invoke(app, ["cases", "list"]).exit_code == 0
-    missing = runner.invoke(app, ["holds", "release", "nope", "--note", "x"])
+    assert cli(["holds", "list"]).exit_code == 0
+    assert cli(["cases", "list"]).exit_code == 0
+    missing = cli(["holds", "release", "nope", "--note", "x"])
     assert missing.exit_code == 1
     assert "not on the hold list" in missing.output
 
@@ -47,24 +52,14 @@ def test_an_unknown_hold_status_is_refused_naming_the_allowed_ones(database_url:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_reasons_and_ids_are_printed_as_written_not_read_as_markup(
-    database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("KABUGUARD_DATABASE_URL", database_url)
-    app = typer.Typer()
-    register(app, clock=lambda: datetime(2026, 11, 20, tzinfo=UTC))
-    runner = CliRunner()
+def test_reasons_and_ids_are_printed_as_written_not_read_as_markup(cli: Invoke) -> None:
     reason = "[/x] 本人の依頼 [red]:smile:"
-    added = runner.invoke(
-        app, ["restrictions", "add", "c-1", "--market", "TSE", "--reason", reason]
-    )
+    added = cli(["restrictions", "add", "c-1", "--market", "TSE", "--reason", reason])
     assert added.exit_code == 0, added.output
-    again = runner.invoke(
-        app, ["restrictions", "add", "c-1", "--market", "TSE", "--reason", reason]
-    )
+    again = cli(["restrictions", "add", "c-1", "--market", "TSE", "--reason", reason])
     assert "it was already" in again.output
-    listed = runner.invoke(app, ["restrictions", "list", "c-1"])
+    listed = cli(["restrictions", "list", "c-1"])
     assert listed.exit_code == 0, listed.output  # was a MarkupError
     assert reason in listed.output
-    missing = runner.invoke(app, ["holds", "release", "[/x]", "--note", "x"])
+    missing = cli(["holds", "release", "[/x]", "--note", "x"])
     assert (missing.exit_code, "[/x] is not on the hold list" in missing.output) == (1, True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from kabuguard.audit.models import AuditEntry
 from kabuguard.cases.interfaces import HoldAlreadyDecided
@@ -20,6 +19,7 @@ from kabuguard.risk.policy import Policy
 from kabuguard.state.cases import HoldStatus
 from kabuguard.state.interfaces import NotListed
 from tests import factories
+from tests.concurrency import Alongside, until_waiting_for_a_lock
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
@@ -78,7 +78,7 @@ def test_two_listings_that_find_the_same_hold_due_release_it_once(database: Data
         assert CaseService(session, actor="staff", at=later).expire() == 1
         alongside = threading.Thread(target=list_alongside)
         alongside.start()
-        _until_waiting_for_a_lock(database, alongside)  # it found the hold still pending
+        until_waiting_for_a_lock(database, alongside)  # it found the hold still pending
     alongside.join(timeout=30)
     assert outcomes == [0]  # was HoldAlreadyDecided on PostgreSQL: GET /v1/holds answered 409
     with database.read() as session:
@@ -88,25 +88,6 @@ def test_two_listings_that_find_the_same_hold_due_release_it_once(database: Data
             )
         ).scalar()
     assert released == 1
-
-
-def _until_waiting_for_a_lock(database: Database, thread: threading.Thread) -> None:
-    """Until `thread`'s transaction waits for a lock held here. SQLite's writers queue before
-    their first statement, where nothing shows it: a moment's head start must do there."""
-    if database.is_sqlite:
-        thread.join(timeout=0.2)
-        return
-    deadline = time.monotonic() + 10
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    while time.monotonic() < deadline:
-        with database.engine.connect() as connection:
-            if connection.execute(waiting).scalar():
-                return
-        time.sleep(0.01)
-    raise AssertionError("the second listing never waited for the first")
 
 
 def test_unknown_holds_and_restrictions_are_not_listed(database: Database) -> None:
@@ -152,36 +133,14 @@ def test_adding_a_restriction_again_changes_only_its_reason(database: Database) 
     assert _audited(database, "customer:product:restricted") == 2
 
 
-class Alongside:
-    """`work` in a transaction of its own on a thread, started while the caller's transaction
-    is open and left waiting on it; `outcome()` is its result or error once it ended."""
-
-    def __init__(self, database: Database, work: Callable[[CaseService], object]) -> None:
-        self._outcomes: list[object] = []
-
-        def run() -> None:
-            try:
-                with database.write() as session:
-                    done = work(CaseService(session, actor="staff:b", at=NOW))
-            except Exception as error:  # at commit too
-                self._outcomes.append(error)
-            else:
-                self._outcomes.append(done)
-
-        self._thread = threading.Thread(target=run)
-        self._thread.start()
-        _until_waiting_for_a_lock(database, self._thread)
-
-    def outcome(self) -> object:
-        self._thread.join(timeout=30)
-        [outcome] = self._outcomes
-        return outcome
+def _staff_b(session: Session) -> CaseService:
+    return CaseService(session, actor="staff:b", at=NOW)
 
 
 def test_a_restriction_added_alongside_is_found_not_inserted_twice(database: Database) -> None:
     with database.write() as session:
         CaseService(session, actor="staff:a", at=NOW).restrict("c-1", "NASDAQ", "asked")
-        alongside = Alongside(database, lambda cases: cases.restrict("c-1", "NASDAQ", "asked"))
+        alongside = Alongside(database, lambda s: _staff_b(s).restrict("c-1", "NASDAQ", "asked"))
     outcome = alongside.outcome()
     assert isinstance(outcome, tuple), outcome  # was an IntegrityError on PostgreSQL
     found, created = outcome
@@ -194,6 +153,6 @@ def test_a_restriction_lifted_alongside_is_lifted_and_audited_once(database: Dat
         CaseService(session, actor="staff", at=NOW).restrict("c-1", "NASDAQ", "asked")
     with database.write() as session:
         CaseService(session, actor="staff:a", at=NOW).unrestrict("c-1", "NASDAQ")
-        alongside = Alongside(database, lambda cases: cases.unrestrict("c-1", "NASDAQ"))
+        alongside = Alongside(database, lambda s: _staff_b(s).unrestrict("c-1", "NASDAQ"))
     assert isinstance(alongside.outcome(), NotListed)  # was a second success on PostgreSQL
     assert _audited(database, "customer:product:unrestricted") == 1

@@ -16,27 +16,16 @@ import orjson
 import pytest
 
 from kabuguard import observability
-from kabuguard.config import Settings
-from kabuguard.db import Database
 from tests import factories as f
 from tests.bad_input import blames, check_error, refused
-from tests.conftest import FrozenClock, LiveServer, running_server
+from tests.conftest import LiveServer
 
 JSON_TYPE = {"content-type": "application/json"}
 
 
-@pytest.fixture(params=[True, False], ids=["fast-path", "framework-route"])
-def server(
-    request: pytest.FixtureRequest, settings: Settings, database: Database, clock: FrozenClock
-) -> Iterator[LiveServer]:
-    """POST /v1/events is served by the fast path or, with it off, by the FastAPI route."""
-    with running_server(settings, database, clock, fast_path=request.param) as live:
-        yield live
-
-
 @pytest.fixture
-def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with server.client(server.key()) as http:
+def client(server_on_either_path: LiveServer) -> Iterator[httpx.Client]:
+    with server_on_either_path.client(server_on_either_path.key()) as http:
         yield http
 
 
@@ -146,14 +135,14 @@ def _count(path: str, status: int) -> float:
 
 @pytest.mark.parametrize("path", ["/v1/events/batch", "/v1/events"])
 def test_a_client_gone_mid_body_is_no_server_error(
-    server: LiveServer, path: str, caplog: pytest.LogCaptureFixture
+    server_on_either_path: LiveServer, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Was "ERROR kabuguard unhandled error ClientDisconnect", uvicorn's "Exception in ASGI
     # application" and a 500 in the metrics, on the batch endpoint and on the FastAPI route.
     caplog.set_level(logging.WARNING)
-    key = server.key()
+    key = server_on_either_path.key()
     gone = _count(path, 499)
-    address = urlparse(server.url)
+    address = urlparse(server_on_either_path.url)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: kabuguard\r\nAuthorization: Bearer {key}\r\n"
         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
@@ -166,7 +155,7 @@ def test_a_client_gone_mid_body_is_no_server_error(
         time.sleep(0.02)
     assert _count(path, 500) == 0
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
-    with server.client(key) as client:  # and the server serves on
+    with server_on_either_path.client(key) as client:  # and the server serves on
         assert client.post("/v1/events", json=f.login()).status_code == 200
 
 

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from kabuguard.apikeys.interfaces import Scope
-from kabuguard.config import Settings
-from kabuguard.db import Database
 from kabuguard.decisions import services
 from kabuguard.risk.decisions import Decision
 from kabuguard.risk.engine import decide
 from kabuguard.risk.events import Event
 from tests import factories as f
-from tests.conftest import FrozenClock, LiveServer, running_server
+from tests.conftest import LiveServer
 
 
-@pytest.fixture(params=[True, False], ids=["fast-path", "framework-route"])
-def server(
-    request: pytest.FixtureRequest, settings: Settings, database: Database, clock: FrozenClock
-) -> Iterator[LiveServer]:
-    with running_server(settings, database, clock, fast_path=request.param) as live:
-        yield live
-
-
-def test_both_paths_answer_alike(server: LiveServer) -> None:
-    key = server.key("both", scopes=(Scope.EVENTS_WRITE,))
-    with server.client(key) as client:
+def test_both_paths_answer_alike(server_on_either_path: LiveServer) -> None:
+    key = server_on_either_path.key("both", scopes=(Scope.EVENTS_WRITE,))
+    with server_on_either_path.client(key) as client:
         event = f.login()
         first = client.post("/v1/events", json=event)
         assert first.status_code == 200
@@ -50,12 +39,12 @@ def test_both_paths_answer_alike(server: LiveServer) -> None:
         assert huge.status_code == 413
         text = client.post("/v1/events", content=b"x", headers={"content-type": "text/plain"})
         assert text.status_code == 415
-    with server.client() as anonymous:
+    with server_on_either_path.client() as anonymous:
         response = anonymous.post("/v1/events", json=f.login())
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
-    reader = server.key("reader", scopes=(Scope.DECISIONS_READ,))
-    with server.client(reader) as client:
+    reader = server_on_either_path.key("reader", scopes=(Scope.DECISIONS_READ,))
+    with server_on_either_path.client(reader) as client:
         assert client.post("/v1/events", json=f.login()).status_code == 403
 
 
@@ -70,7 +59,7 @@ def test_unknown_paths_and_methods_use_the_error_shape(api: httpx.Client) -> Non
 
 
 def test_a_defect_one_event_sets_off_is_answered_for_that_event_alone(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    server_on_either_path: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Fault injection: the engine raises on one event id, as a defect in a rule would."""
 
@@ -80,8 +69,8 @@ def test_a_defect_one_event_sets_off_is_answered_for_that_event_alone(
         return decide(event, *args, **kwargs)
 
     monkeypatch.setattr(services, "decide", decide_with_a_defect)
-    key = server.key("defect", scopes=(Scope.EVENTS_WRITE,))
-    with server.client(key) as client:
+    key = server_on_either_path.key("defect", scopes=(Scope.EVENTS_WRITE,))
+    with server_on_either_path.client(key) as client:
         alone = client.post("/v1/events", json=f.login(event_id="defect-1"))
         assert alone.status_code == 500
         assert alone.json()["error"]["code"] == "internal_error"

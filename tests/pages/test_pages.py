@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from kabuguard.auth.models import AccountRow
@@ -19,31 +17,14 @@ from tests.auth.conftest import (
     AFTER_TRANSITION,
     BROWSER,
     PASSWORD,
-    Auth,
     Customer,
     ServerWith,
     last_code,
 )
+from tests.pages.helpers import alert as _alert
+from tests.pages.helpers import csrf as _csrf
 
 RISK_POLICY = Path(__file__).resolve().parents[2] / "src/kabuguard/risk/default_policy.toml"
-
-
-@pytest.fixture
-def browser(auth: Auth) -> Iterator[httpx.Client]:
-    headers = {"user-agent": BROWSER}
-    with httpx.Client(base_url=auth.server.url, timeout=30, headers=headers) as client:
-        yield client
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
-    assert found, page.text
-    return found.group(1)
-
-
-def _alert(page: httpx.Response) -> str:
-    found = re.search(r'role="(?:alert|status)">([^<]+)<', page.text)
-    return found.group(1) if found else ""
 
 
 def test_pages_carry_a_strict_csp_and_security_headers(browser: httpx.Client) -> None:

@@ -326,7 +326,6 @@ def _add_operational_routes(app: FastAPI, database: Database, writer: WriterProc
                 return database.durability_problem
             try:
                 with database.read() as session:
-                    session.execute(text("SELECT 1"))
                     if session.execute(select(AuditHead.seq)).first() is None:
                         return "the database is not migrated: run `kabuguard db upgrade`"
                     found = session.execute(text("SELECT version_num FROM alembic_version"))

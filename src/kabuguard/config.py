@@ -21,6 +21,7 @@ DEVELOPMENT_PEPPER = "development-only-api-key-pepper-do-not-use-in-production"
 # base64 of b"development-only-data-key-32byte": encrypts contact details in development only.
 DEVELOPMENT_DATA_KEY = "ZGV2ZWxvcG1lbnQtb25seS1kYXRhLWtleS0zMmJ5dGU="
 DEFAULT_DATABASE_URL = "sqlite:///./var/kabuguard.db"
+_DEVELOPMENT_KEY_BYTES = decode_key(DEVELOPMENT_DATA_KEY)
 
 
 class Environment(StrEnum):
@@ -151,14 +152,12 @@ class Settings(BaseSettings):
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT:
             return self
-        # Compared as used, not as written: a mounted secret file often ends in a newline.
-        pepper = self.api_key_pepper.get_secret_value()
-        if pepper.strip() == DEVELOPMENT_PEPPER or len(pepper.strip()) < 32:
+        if self._placeholder_pepper or len(self.api_key_pepper.get_secret_value().strip()) < 32:
             raise ValueError(
                 "KABUGUARD_API_KEY_PEPPER must be set to a random secret of at least 32 "
                 f"characters when KABUGUARD_ENVIRONMENT={self.environment.value}"
             )
-        if decode_key(self.data_key.get_secret_value()) == decode_key(DEVELOPMENT_DATA_KEY):
+        if self._placeholder_data_key:
             raise ValueError(
                 "KABUGUARD_DATA_KEY must be set to base64 of 32 random bytes when "
                 f"KABUGUARD_ENVIRONMENT={self.environment.value}"
@@ -173,9 +172,16 @@ class Settings(BaseSettings):
     def uses_placeholder_secrets(self) -> bool:
         """The published development pepper or data key: fine on a developer's machine, never
         where anyone else can reach the service."""
-        pepper = self.api_key_pepper.get_secret_value().strip()
-        key = decode_key(self.data_key.get_secret_value())
-        return pepper == DEVELOPMENT_PEPPER or key == decode_key(DEVELOPMENT_DATA_KEY)
+        return self._placeholder_pepper or self._placeholder_data_key
+
+    # Compared as used, not as written: a mounted secret file often ends in a newline.
+    @property
+    def _placeholder_pepper(self) -> bool:
+        return self.api_key_pepper.get_secret_value().strip() == DEVELOPMENT_PEPPER
+
+    @property
+    def _placeholder_data_key(self) -> bool:
+        return decode_key(self.data_key.get_secret_value()) == _DEVELOPMENT_KEY_BYTES
 
     @property
     def is_sqlite(self) -> bool:

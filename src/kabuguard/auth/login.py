@@ -21,6 +21,7 @@ from typing import Any
 
 from anyio import to_thread
 from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
 
 from kabuguard.auth.accounts import Account, Accounts
 from kabuguard.auth.factors import EmailCodes, RecoveryCodes, Totp
@@ -172,9 +173,6 @@ class LoginFlow:
         required = p.policy.needed(Action.LOGIN, ctx.now, challenge)
         has_passkey = p.passkeys.count(account.customer_id) > 0
         enrol_only = required is FactorClass.PHISHING_RESISTANT and not has_passkey
-        factors = _usable(
-            p.database, account, required, has_passkey=has_passkey, enrol_only=enrol_only
-        )
         row = PendingLoginRow(
             id=_digest(token),
             customer_id=account.customer_id,
@@ -189,6 +187,10 @@ class LoginFlow:
         with p.database.write() as session:
             session.execute(delete(PendingLoginRow).where(PendingLoginRow.expires_at <= ctx.now))
             session.add(row)
+            has_email = _has_email(session, account.customer_id)
+        factors = _usable(
+            account, required, has_passkey=has_passkey, enrol_only=enrol_only, has_email=has_email
+        )
         return Pending(
             row.id,
             token,
@@ -206,6 +208,7 @@ class LoginFlow:
             raise StepExpired("please start the login again", field="login_token")
         with self.p.database.read() as session:
             row = session.get(PendingLoginRow, _digest(token))
+            has_email = row is not None and _has_email(session, row.customer_id)
         if row is None or row.used_at is not None or row.expires_at <= ctx.now:
             raise StepExpired("this login has expired; please start again", field="login_token")
         if row.device_id != ctx.origin.device_id:
@@ -214,7 +217,11 @@ class LoginFlow:
         required = FactorClass(row.required)
         has_passkey = self.p.passkeys.count(row.customer_id) > 0
         factors = _usable(
-            self.p.database, account, required, has_passkey=has_passkey, enrol_only=row.enrol_only
+            account,
+            required,
+            has_passkey=has_passkey,
+            enrol_only=row.enrol_only,
+            has_email=has_email,
         )
         return Pending(
             row.id,
@@ -391,12 +398,12 @@ class LoginFlow:
 
 
 def _usable(
-    database: Database,
     account: Account,
     required: FactorClass,
     *,
     has_passkey: bool,
     enrol_only: bool,
+    has_email: bool,
 ) -> tuple[Factor, ...]:
     """The factors that can finish this login: codes only where any MFA will do (or to enrol),
     plus a recovery code for a customer who lost their passkey (it can only enrol a new one).
@@ -404,13 +411,13 @@ def _usable(
     factors = [Factor.PASSKEY] if has_passkey else []
     if required is FactorClass.ANY_MFA or enrol_only:
         factors += [Factor.TOTP] if account.has_totp else []
-        factors += [Factor.EMAIL_OTP] if _has_email(database, account.customer_id) else []
+        factors += [Factor.EMAIL_OTP] if has_email else []
     return (*factors, Factor.RECOVERY_CODE)
 
 
-def _has_email(database: Database, customer_id: str) -> bool:
-    with database.read() as session:
-        profile = load_profiles(session.connection(), [customer_id]).get(customer_id)
+def _has_email(session: Session, customer_id: str) -> bool:
+    """Whether codes can be e-mailed to the customer, read in the caller's transaction."""
+    profile = load_profiles(session.connection(), [customer_id]).get(customer_id)
     return profile is not None and profile.email is not None
 
 

@@ -332,19 +332,15 @@ class LoginMemory:
     def _session_acted(self, event: Event) -> None:
         """An allowed order, withdrawal, change or logout in a session proves its login was
         completed: brokers accept them only from signed-in sessions."""
-        customer, session_id = event.customer_id, event.session_id
-        if customer is None or session_id is None:
-            return
-        profile = self.profiles.get(customer)
-        if profile is not None and any(p.due == session_id for p in profile.pending):
-            self._complete(customer, session_id, second_step=False)
+        if event.customer_id is not None and event.session_id is not None:
+            self._complete(event.customer_id, event.session_id, second_step=False)
 
     def _complete(self, customer: str, session_id: str, *, second_step: bool) -> None:
         profile = self.profiles.get(customer)
         if profile is None:
             return  # nothing learned or waiting: a second step alone teaches nothing
         completed = complete(profile, session_id, second_step=second_step)
-        if completed != profile:
+        if completed is not profile:  # `complete` returns the profile itself when unchanged
             self.profiles[customer] = completed
             self.changes.profiles.add(customer)
 
